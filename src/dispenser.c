@@ -1,0 +1,208 @@
+/*-------------------------------------------------------------------------
+ *
+ * dispenser.c
+ *	  sb_next(dispenser [, count]) and PEZ's sb_forward / sb_reverse.
+ *
+ * A dispenser is a row of storagebox_data.dispenser naming an ordinary
+ * CYCLE sequence: increment +1 for "forward", -1 for "reverse", over the
+ * dispenser's [min_value, max_value].  Numbers come from seq_run.c, which
+ * takes a contiguous run of any length in one locked step of the sequence
+ * page, so a batch of 100 costs about what one number costs and concurrent
+ * batches never interleave.
+ *
+ * These functions run no SQL: the dispenser row is found with a direct
+ * index probe on storagebox_data.dispenser_pkey and the sequence is stepped
+ * by seq_run.c.  Nothing depends on search_path, so they need no SECURITY
+ * DEFINER: EXECUTE on the function is the whole privilege check (the
+ * sequences and the table grant nothing to PUBLIC).
+ *
+ * Locking: AccessShareLock on the dispenser table and its index for the
+ * probe, then RowExclusiveLock on the sequence (seq_run.c).  DROP of the
+ * sequence by sb_drop_dispenser waits for callers in flight.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "storage/lmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "storagebox.h"
+
+PG_FUNCTION_INFO_V1(sb_next);
+PG_FUNCTION_INFO_V1(sb_next_batch);
+PG_FUNCTION_INFO_V1(sb_forward);
+PG_FUNCTION_INFO_V1(sb_forward_batch);
+PG_FUNCTION_INFO_V1(sb_reverse);
+PG_FUNCTION_INFO_V1(sb_reverse_batch);
+PG_FUNCTION_INFO_V1(sb_dispenser_next_value);
+
+/* Attribute numbers of storagebox_data.dispenser (see the install script). */
+#define Anum_dispenser_name		1
+#define Anum_dispenser_seq		2
+
+/* The OID of a relation in storagebox_data; errors if it is missing. */
+static Oid
+data_relation(const char *relname)
+{
+	Oid			nsp = get_namespace_oid("storagebox_data", false);
+	Oid			relid = get_relname_relid(relname, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "storagebox_data.%s is missing", relname);
+	return relid;
+}
+
+/*
+ * The sequence behind a dispenser, locked against DROP, or a 42704 error.
+ */
+static Oid
+dispenser_sequence(text *name)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	Oid			seqoid = InvalidOid;
+
+	rel = table_open(data_relation("dispenser"), AccessShareLock);
+	ScanKeyInit(&key, Anum_dispenser_name, BTEqualStrategyNumber,
+				F_TEXTEQ, PointerGetDatum(name));
+	scan = systable_beginscan(rel, data_relation("dispenser_pkey"), true,
+							  GetActiveSnapshot(), 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+
+		seqoid = DatumGetObjectId(heap_getattr(tuple, Anum_dispenser_seq,
+											   RelationGetDescr(rel), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (OidIsValid(seqoid))
+	{
+		LockRelationOid(seqoid, RowExclusiveLock);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(seqoid)))
+			seqoid = InvalidOid;	/* dropped while we looked */
+	}
+	if (!OidIsValid(seqoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dispenser \"%s\" does not exist", text_to_cstring(name)),
+				 errhint("Create it with sb_create_dispenser().")));
+	return seqoid;
+}
+
+/* Check a count argument against storagebox.max_count. */
+static int
+checked_count(bool isnull, int32 count)
+{
+	sb_require_arg("count", isnull);
+	if (count < 1 || count > sb_max_count)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("count must be between 1 and %d", sb_max_count),
+				 errdetail("The count given was %d.", count),
+				 errhint("The limit is the setting storagebox.max_count, which a superuser can raise.")));
+	return count;
+}
+
+/* Take count numbers from the named dispenser into values[]. */
+static void
+dispense(text *name, int count, int64 *values)
+{
+	sb_require_text("dispenser", name, SB_NAME_MAX_BYTES);
+	PreventCommandIfReadOnly("sb_next()");
+	sb_seq_take_run(dispenser_sequence(name), count, values);
+}
+
+static Datum
+dispense_one(text *name)
+{
+	int64		value;
+
+	dispense(name, 1, &value);
+	PG_RETURN_INT64(value);
+}
+
+static Datum
+dispense_array(text *name, int count)
+{
+	int64	   *values = palloc(sizeof(int64) * count);
+	Datum	   *elems = palloc(sizeof(Datum) * count);
+
+	dispense(name, count, values);
+	for (int i = 0; i < count; i++)
+		elems[i] = Int64GetDatum(values[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, count, INT8OID,
+										  sizeof(int64), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/* sb_next(dispenser text) returns bigint */
+Datum
+sb_next(PG_FUNCTION_ARGS)
+{
+	sb_require_arg("dispenser", PG_ARGISNULL(0));
+	return dispense_one(PG_GETARG_TEXT_PP(0));
+}
+
+/* sb_next(dispenser text, count integer) returns bigint[] */
+Datum
+sb_next_batch(PG_FUNCTION_ARGS)
+{
+	sb_require_arg("dispenser", PG_ARGISNULL(0));
+	return dispense_array(PG_GETARG_TEXT_PP(0),
+						  checked_count(PG_ARGISNULL(1), PG_GETARG_INT32(1)));
+}
+
+/* sb_forward() returns bigint: PEZ /v1/forward */
+Datum
+sb_forward(PG_FUNCTION_ARGS)
+{
+	return dispense_one(cstring_to_text("forward"));
+}
+
+/* sb_forward(count integer) returns bigint[]: PEZ /v2/forward */
+Datum
+sb_forward_batch(PG_FUNCTION_ARGS)
+{
+	return dispense_array(cstring_to_text("forward"),
+						  checked_count(PG_ARGISNULL(0), PG_GETARG_INT32(0)));
+}
+
+/* sb_reverse() returns bigint: PEZ /v1/reverse */
+Datum
+sb_reverse(PG_FUNCTION_ARGS)
+{
+	return dispense_one(cstring_to_text("reverse"));
+}
+
+/* sb_reverse(count integer) returns bigint[]: PEZ /v2/reverse */
+Datum
+sb_reverse_batch(PG_FUNCTION_ARGS)
+{
+	return dispense_array(cstring_to_text("reverse"),
+						  checked_count(PG_ARGISNULL(0), PG_GETARG_INT32(0)));
+}
+
+/* dispenser_next_value(seq regclass) returns bigint: for sb_dispensers */
+Datum
+sb_dispenser_next_value(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(sb_seq_peek_next(PG_GETARG_OID(0)));
+}

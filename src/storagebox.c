@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ *
+ * storagebox.c
+ *	  Module entry point: the magic block and the storagebox.* settings.
+ *
+ * The rest of the extension is split by concern:
+ *	  args.c		argument checks shared by every SQL entry point
+ *	  bank_fetch.c	sb_fetch_item, the exactly-once claim of a bank item
+ *	  seq_run.c		taking a contiguous run of N values from a sequence
+ *	  dispenser.c	sb_next and the PEZ-style entry points on top of it
+ *
+ * storagebox.max_count bounds the batch size of sb_next().  It protects the
+ * server (one call builds an array of that many numbers), so only a
+ * superuser, or a role granted SET on it, may change it (PGC_SUSET).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "storagebox.h"
+
+PG_MODULE_MAGIC;
+
+/* Largest count accepted by sb_next(dispenser, count). */
+int			sb_max_count = 100;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("storagebox.max_count",
+							"Largest batch that sb_next(dispenser, count) hands out in one call.",
+							"A count below 1 or above this limit is rejected.",
+							&sb_max_count,
+							100,
+							1,
+							1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("storagebox");
+#else
+	EmitWarningsOnPlaceholders("storagebox");
+#endif
+}

@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * storagebox.h
+ *	  Declarations shared by the storagebox C files.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef STORAGEBOX_H
+#define STORAGEBOX_H
+
+#include "postgres.h"
+
+/* Longest accepted values, in bytes (btree keys must stay well under 2.7kB). */
+#define SB_NAME_MAX_BYTES		200
+#define SB_DEDUP_ID_MAX_BYTES	1024
+#define SB_ITEM_MAX_BYTES		2048
+
+/* storagebox.c */
+extern int	sb_max_count;
+
+/* args.c: argument checks; each raises a precise error and returns on success */
+extern void sb_require_text(const char *what, text *value, int max_bytes);
+extern void sb_require_arg(const char *what, bool isnull);
+
+/* seq_run.c: contiguous runs from a sequence, and its next value */
+extern void sb_seq_take_run(Oid seqoid, int count, int64 *values);
+extern int64 sb_seq_peek_next(Oid seqoid);
+
+#endif							/* STORAGEBOX_H */
