@@ -1,0 +1,78 @@
+#!/bin/bash
+# Run every test tier of storagebox against a throwaway server:
+#   pg_regress (test/sql), isolation specs (test/specs), TAP (test/t) and a
+#   smoke run of the benchmark scripts (bench/run.sh --smoke).
+# Installs what is missing (Debian 12), builds and installs the extension,
+# and ends with one line "N passed, N failed"; exits non-zero on any failure.
+# Run it as root or as a user with sudo.  As root, the tests run as the
+# "postgres" user on a copy of the tree (PostgreSQL refuses to run as root).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+tools/install_deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+export PATH="/usr/lib/postgresql/15/bin:$PATH"
+make -s clean >/dev/null
+if ! make -s >/dev/null || ! $SUDO make -s install >/dev/null; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+work=$(mktemp -d /tmp/storagebox-test.XXXXXX)
+if [ "$(id -u)" -eq 0 ]; then
+    cp -a "$top" "$work/src"
+    chown -R postgres "$work"
+    as_tester() { su postgres -s /bin/bash -c "$1"; }
+else
+    ln -s "$top" "$work/src"
+    as_tester() { bash -c "$1"; }
+fi
+port=5497
+tools/throwaway_pg.sh start "$work/pg" $port
+trap 'tools/throwaway_pg.sh stop "$work/pg"' EXIT
+
+env="cd '$work/src' && export PATH='$PATH' PGHOST='$work/pg' PGPORT=$port PGUSER=postgres"
+passed=0
+failed=0
+
+# pg_regress and the isolation tester print one "... ok" / "... FAILED" line a test.
+count_pg_regress() {
+    local ok bad
+    ok=$(grep -cE '\.\.\. +ok' "$1")
+    bad=$(grep -cE '\.\.\. +FAILED|\.\.\. +failed' "$1")
+    passed=$((passed + ok)); failed=$((failed + bad))
+    if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
+    echo "$3: $ok passed, $bad failed"
+}
+
+as_tester "$env && make installcheck ISOLATION=" >"$work/regress.log" 2>&1
+rc=$?; cat "$work/regress.log"; count_pg_regress "$work/regress.log" $rc "pg_regress"
+[ $rc -ne 0 ] && [ -f "$work/src/regression.diffs" ] && cat "$work/src/regression.diffs"
+
+as_tester "$env && make installcheck REGRESS=" >"$work/isolation.log" 2>&1
+rc=$?; cat "$work/isolation.log"; count_pg_regress "$work/isolation.log" $rc "isolation"
+[ $rc -ne 0 ] && [ -f "$work/src/output_iso/regression.diffs" ] && cat "$work/src/output_iso/regression.diffs"
+
+# TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
+as_tester "$env && unset PGHOST PGPORT && make prove_installcheck PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
+rc=$?; cat "$work/tap.log"
+ok=$(grep -cE '^\s*ok [0-9]+' "$work/tap.log")
+bad=$(grep -cE '^\s*not ok [0-9]+' "$work/tap.log")
+passed=$((passed + ok)); failed=$((failed + bad))
+[ $rc -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
+echo "TAP: $ok passed, $bad failed"
+
+if [ -x bench/run.sh ]; then
+    if as_tester "$env && bench/run.sh --smoke --existing" >"$work/bench.log" 2>&1; then
+        passed=$((passed + 1)); echo "bench smoke: ok"
+    else
+        failed=$((failed + 1)); cat "$work/bench.log"; echo "bench smoke: FAILED"
+    fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

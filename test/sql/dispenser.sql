@@ -1,0 +1,109 @@
+-- The number dispenser: PEZ's forward and reverse counters.
+SET client_min_messages = warning;
+
+CREATE FUNCTION pg_temp.try(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    st text; msg text; det text; hnt text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    RETURN st || ': ' || msg
+        || CASE WHEN det <> '' THEN E'\n  detail: ' || det ELSE '' END
+        || CASE WHEN hnt <> '' THEN E'\n  hint: ' || hnt ELSE '' END;
+END
+$$;
+
+-- CREATE EXTENSION sets up 'forward' and 'reverse' with the full range
+SELECT * FROM sb_dispensers ORDER BY dispenser;
+
+-- PEZ v1 (one number) and v2 (always an array)
+SELECT sb_forward() AS v1_forward;
+SELECT sb_forward(5) AS v2_forward;
+SELECT sb_forward(1) AS v2_forward_one;
+SELECT sb_reverse() AS v1_reverse;
+SELECT sb_reverse(3) AS v2_reverse;
+SELECT sb_next('forward') AS next_forward, sb_next('reverse', 2) AS next_reverse;
+SELECT dispenser, next_value FROM sb_dispensers ORDER BY dispenser;
+
+-- a deli counter from 1 to 5 that wraps
+SELECT sb_create_dispenser('deli', 'forward', 1, 5);
+SELECT sb_next('deli') AS a, sb_next('deli') AS b;
+SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
+SELECT sb_next('deli', 4) AS batch_across_wrap;
+SELECT sb_next('deli', 5) AS full_turn;
+SELECT sb_next('deli', 11) AS more_than_a_turn;
+SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
+
+-- a countdown from 3 to -2 that wraps back to 3
+SELECT sb_create_dispenser('countdown', 'reverse', -2, 3);
+SELECT sb_next('countdown', 4) AS first, sb_next('countdown', 4) AS across_wrap;
+SELECT * FROM sb_dispensers WHERE dispenser = 'countdown';
+
+-- the ends of bigint
+SELECT sb_create_dispenser('top', 'forward', 9223372036854775805, 9223372036854775807);
+SELECT sb_next('top', 5) AS wraps_at_max;
+SELECT sb_create_dispenser('bottom', 'reverse', -9223372036854775808, -9223372036854775806);
+SELECT sb_next('bottom', 5) AS wraps_at_min;
+
+-- the sequence is an ordinary one: RESTART works and the view follows it
+SELECT seq AS deli_seq FROM storagebox_data.dispenser WHERE dispenser_name = 'deli' \gset
+ALTER SEQUENCE :deli_seq RESTART WITH 4;
+SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
+SELECT sb_next('deli', 3) AS after_restart;
+
+-- numbers are not transactional: a rolled back batch is not handed out again
+BEGIN;
+SELECT sb_next('deli', 2) AS rolled_back;
+ROLLBACK;
+SELECT sb_next('deli', 2) AS after_rollback;
+
+-- storagebox.max_count bounds the batch
+SHOW storagebox.max_count;
+SELECT array_length(sb_next('forward', 100), 1) AS at_limit;
+SELECT pg_temp.try($$SELECT sb_next('forward', 101)$$);
+SET storagebox.max_count = 1000;
+SELECT array_length(sb_next('forward', 1000), 1) AS raised_limit;
+SELECT pg_temp.try($$SELECT sb_reverse(1001)$$);
+RESET storagebox.max_count;
+SELECT pg_temp.try($$SET storagebox.max_count = 0$$);
+SELECT pg_temp.try($$SET storagebox.no_such_setting = 1$$);
+
+-- bad input
+SELECT pg_temp.try($$SELECT sb_next(NULL)$$);
+SELECT pg_temp.try($$SELECT sb_next(NULL, 2)$$);
+SELECT pg_temp.try($$SELECT sb_next('')$$);
+SELECT pg_temp.try($$SELECT sb_next('nope')$$);
+SELECT pg_temp.try($$SELECT sb_next('nope', 3)$$);
+SELECT pg_temp.try($$SELECT sb_next('deli', NULL)$$);
+SELECT pg_temp.try($$SELECT sb_next('deli', 0)$$);
+SELECT pg_temp.try($$SELECT sb_next('deli', -1)$$);
+SELECT pg_temp.try($$SELECT sb_forward(NULL)$$);
+SELECT pg_temp.try($$SELECT sb_reverse(0)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser(NULL)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('')$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'sideways')$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('x', NULL)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'forward', 5, 5)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'reverse', 6, 5)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'forward', NULL, 5)$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('deli')$$);
+SELECT pg_temp.try($$SELECT sb_create_dispenser('forward')$$);
+SELECT pg_temp.try($$SELECT sb_drop_dispenser('nope')$$);
+SELECT pg_temp.try($$SELECT sb_drop_dispenser(NULL)$$);
+SELECT pg_temp.try($$SELECT sb_drop_dispenser('forward')$$);
+-- the failed calls took nothing
+SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
+
+-- drop
+SELECT sb_drop_dispenser('deli');
+SELECT sb_drop_dispenser('countdown');
+SELECT sb_drop_dispenser('top');
+SELECT sb_drop_dispenser('bottom');
+SELECT pg_temp.try($$SELECT sb_next('deli')$$);
+SELECT dispenser FROM sb_dispensers ORDER BY dispenser;
+SELECT count(*) AS leftover_sequences FROM pg_class
+ WHERE relnamespace = 'storagebox_data'::regnamespace AND relname ~ '^dispenser_[0-9]+$';
