@@ -6,6 +6,7 @@ MODULE_big = storagebox
 OBJS = \
 	src/storagebox.o \
 	src/args.o \
+	src/bank_probe.o \
 	src/bank_fetch.o \
 	src/seq_run.o \
 	src/dispenser.o

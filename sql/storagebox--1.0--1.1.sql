@@ -9,7 +9,7 @@
 -- left out of pg_dump (CREATE EXTENSION makes them again); their sequences'
 -- positions are dumped.
 CREATE TABLE storagebox_data.dispenser (
-    dispenser_name text PRIMARY KEY,
+    dispenser_name text COLLATE "C" CONSTRAINT dispenser_pkey PRIMARY KEY,
     seq            regclass NOT NULL,
     builtin        boolean NOT NULL DEFAULT false
 );

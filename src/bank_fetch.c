@@ -13,9 +13,12 @@
  * means a dedup_id holds at most one item per scope.  Whatever the code
  * below gets wrong about timing, those indexes arbitrate.
  *
- * Fast path.  A per-bank sequence (the cursor) gives every fetcher its own
- * fresh slot without any lock or queueing, and the claim is one INSERT ...
- * ON CONFLICT DO NOTHING.  A fetch never looks at slots already handed out,
+ * Fast path.  A repeat is two unique-index probes (bank_probe.c), no SQL.
+ * A new claim takes a fresh slot from a per-bank sequence (the cursor),
+ * without any lock or queueing, and is one INSERT ... ON CONFLICT DO
+ * NOTHING through SPI.  The bank's identity (id, scope, cursor) is cached
+ * per backend by name and revalidated on every call against the cursor,
+ * which sb_drop_bank drops.  A fetch never looks at slots already handed out,
  * so it costs the same on a full bank and a nearly empty one, and dead
  * tuples left behind by an old snapshot are never walked past (the classic
  * SKIP LOCKED queue slows down in both cases).
@@ -65,10 +68,17 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "catalog/pg_class.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "bank_probe.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
@@ -86,13 +96,23 @@ typedef struct FetchState
 	Oid			cursor_seq;
 	int64		items_total;
 	int64		settled_upto;
+	MemoryContext result_cxt;	/* where the returned item is allocated */
 } FetchState;
+
+/* Per-backend cache of bank identities, by name. */
+typedef struct BankCacheEntry
+{
+	char		name[SB_NAME_MAX_BYTES + 1];	/* hash key */
+	int32		bank_id;
+	int32		scope_id;
+	Oid			cursor_seq;
+} BankCacheEntry;
+
+static HTAB *bank_cache = NULL;
 
 typedef enum FetchPlan
 {
-	PLAN_BANK,
 	PLAN_CLAIM,
-	PLAN_HELD,
 	PLAN_PROGRESS_TRY_LOCK,
 	PLAN_PROGRESS_LOCK,
 	PLAN_TOTAL,
@@ -102,7 +122,6 @@ typedef enum FetchPlan
 	PLAN_FREE_WAIT,
 	PLAN_FREE_CLAIM,
 	PLAN_FREE_RESTORE,
-	PLAN_ITEM,
 	NUM_FETCH_PLANS
 } FetchPlan;
 
@@ -118,31 +137,10 @@ typedef struct PlanSpec
  * pg_catalog, so the operators resolve there; tables are schema-qualified.
  */
 static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
-	[PLAN_BANK] = {
-		"SELECT b.bank_id, b.scope_id, b.cursor_seq::oid, b.items_total, p.settled_upto,"
-		"       (SELECT i.item FROM storagebox_data.claim c"
-		"          JOIN storagebox_data.item i ON i.bank_id = c.bank_id AND i.slot = c.slot"
-		"         WHERE c.scope_id = b.scope_id AND c.dedup_id = $2),"
-		"       CASE WHEN p.settled_upto >= b.items_total THEN"
-		"         EXISTS (SELECT FROM storagebox_data.claim f"
-		"                  WHERE f.bank_id = b.bank_id AND f.dedup_id IS NULL) END"
-		"  FROM storagebox_data.bank b"
-		"  JOIN storagebox_data.bank_progress p ON p.bank_id = b.bank_id"
-		" WHERE b.bank_name = $1",
-		2, {TEXTOID, TEXTOID}
-	},
 	[PLAN_CLAIM] = {
-		"WITH c AS (INSERT INTO storagebox_data.claim (bank_id, slot, scope_id, dedup_id)"
-		"           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING bank_id, slot)"
-		"SELECT i.item FROM c"
-		"  JOIN storagebox_data.item i ON i.bank_id = c.bank_id AND i.slot = c.slot",
+		"INSERT INTO storagebox_data.claim (bank_id, slot, scope_id, dedup_id)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
-	},
-	[PLAN_HELD] = {
-		"SELECT i.item FROM storagebox_data.claim c"
-		"  JOIN storagebox_data.item i ON i.bank_id = c.bank_id AND i.slot = c.slot"
-		" WHERE c.scope_id = $1 AND c.dedup_id = $2",
-		2, {INT4OID, TEXTOID}
 	},
 	[PLAN_PROGRESS_TRY_LOCK] = {
 		"SELECT settled_upto FROM storagebox_data.bank_progress"
@@ -193,10 +191,6 @@ static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
 		"INSERT INTO storagebox_data.claim (bank_id, slot) VALUES ($1, $2)",
 		2, {INT4OID, INT8OID}
 	},
-	[PLAN_ITEM] = {
-		"SELECT item FROM storagebox_data.item WHERE bank_id = $1 AND slot = $2",
-		2, {INT4OID, INT8OID}
-	},
 };
 
 static SPIPlanPtr plans[NUM_FETCH_PLANS];
@@ -235,26 +229,84 @@ result_col(int n, bool *isnull)
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n, isnull);
 }
 
-/* The first result column as a text Datum, or (Datum) 0 if none or NULL. */
-static Datum
-result_text(uint64 rows)
-{
-	bool		isnull;
-	Datum		value;
+/*
+ * Run fn under a fresh snapshot: under READ COMMITTED one that sees every
+ * commit so far, under the other levels the transaction snapshot; either
+ * way it sees this transaction's own earlier claims.
+ */
+#define WITH_FRESH_SNAPSHOT(stmt) \
+	do { \
+		PushActiveSnapshot(GetTransactionSnapshot()); \
+		stmt; \
+		PopActiveSnapshot(); \
+	} while (0)
 
-	if (rows == 0)
-		return (Datum) 0;
-	value = result_col(1, &isnull);
-	return isnull ? (Datum) 0 : value;
+/* The item in a slot, copied into st->result_cxt; (Datum) 0 if none. */
+static Datum
+item_in_slot(FetchState *st, Datum bank_id, Datum slot)
+{
+	SbProbeKey	keys[2] = {{F_INT4EQ, bank_id}, {F_INT8EQ, slot}};
+	AttrNumber	att = Anum_item_item;
+	Datum		item = (Datum) 0;
+	bool		isnull;
+	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+
+	WITH_FRESH_SNAPSHOT(
+		if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, GetActiveSnapshot(),
+					  1, &att, &item, &isnull))
+			item = (Datum) 0);
+	MemoryContextSwitchTo(old);
+	return item;
 }
 
 /* The item dedup_id holds in the scope, or (Datum) 0. */
 static Datum
 held_item(FetchState *st)
 {
-	Datum		args[2] = {st->scope_id, st->dedup_id};
+	SbProbeKey	keys[2] = {{F_INT4EQ, st->scope_id}, {F_TEXTEQ, st->dedup_id}};
+	AttrNumber	atts[2] = {Anum_claim_bank_id, Anum_claim_slot};
+	Datum		claim[2];
+	bool		isnull[2];
+	bool		found;
 
-	return result_text(run_plan(PLAN_HELD, args));
+	WITH_FRESH_SNAPSHOT(
+		found = sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
+						 GetActiveSnapshot(), 2, atts, claim, isnull));
+	return found ? item_in_slot(st, claim[0], claim[1]) : (Datum) 0;
+}
+
+/* Read items_total and settled_upto of the bank. */
+static void
+read_bank_counts(FetchState *st)
+{
+	SbProbeKey	key = {F_INT4EQ, st->bank_id};
+	AttrNumber	total_att = Anum_bank_items_total;
+	AttrNumber	settled_att = Anum_progress_settled;
+	Datum		value;
+	bool		isnull;
+
+	st->items_total = 0;
+	st->settled_upto = 0;
+	WITH_FRESH_SNAPSHOT(
+		if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, GetActiveSnapshot(),
+					 1, &total_att, &value, &isnull))
+			st->items_total = DatumGetInt64(value);
+		if (sb_probe(SB_PROGRESS, SB_PROGRESS_PKEY, 1, &key, GetActiveSnapshot(),
+					 1, &settled_att, &value, &isnull))
+			st->settled_upto = DatumGetInt64(value));
+}
+
+/* Whether the bank has a free claim row (a released or recovered slot). */
+static bool
+has_free_slot(FetchState *st)
+{
+	SbProbeKey	key = {F_INT4EQ, st->bank_id};
+	bool		found;
+
+	WITH_FRESH_SNAPSHOT(
+		found = sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, GetActiveSnapshot(),
+						 0, NULL, NULL, NULL));
+	return found;
 }
 
 /*
@@ -310,7 +362,7 @@ claim_free_slot(FetchState *st)
 		bool		isnull;
 		Datum		slot;
 		Datum		claim[4];
-		Datum		item_args[2];
+		Datum		slot_args[2];
 		Datum		held;
 
 		CHECK_FOR_INTERRUPTS();
@@ -324,14 +376,13 @@ claim_free_slot(FetchState *st)
 		claim[1] = slot;
 		claim[2] = st->scope_id;
 		claim[3] = st->dedup_id;
-		item_args[0] = st->bank_id;
-		item_args[1] = slot;
-
 		if (run_plan(PLAN_FREE_CLAIM, claim) == 1)
-			return result_text(run_plan(PLAN_ITEM, item_args));
+			return item_in_slot(st, st->bank_id, slot);
 
 		/* dedup_id was claimed meanwhile: put the free row back */
-		run_plan(PLAN_FREE_RESTORE, item_args);
+		slot_args[0] = st->bank_id;
+		slot_args[1] = slot;
+		run_plan(PLAN_FREE_RESTORE, slot_args);
 		held = held_item(st);
 		if (held != (Datum) 0)
 			return held;
@@ -361,28 +412,13 @@ fetch_slow_path(FetchState *st)
 }
 
 /*
- * Lock the bank's cursor and check that the bank still exists: a concurrent
- * sb_drop_bank drops the cursor under an exclusive lock.
+ * Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out.
+ * Caller is connected to SPI.
  */
-static void
-lock_cursor(FetchState *st, text *bank)
-{
-	LockRelationOid(st->cursor_seq, RowExclusiveLock);
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(st->cursor_seq)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("bank \"%s\" was dropped", text_to_cstring(bank))));
-}
-
-/* Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out. */
 static Datum
-fetch_new(FetchState *st, text *bank, bool sold_out_candidate, bool has_free)
+fetch_new(FetchState *st)
 {
-	if (sold_out_candidate && !has_free)
-		return (Datum) 0;
-
-	lock_cursor(st, bank);
-	if (sold_out_candidate)
+	if (st->settled_upto >= st->items_total)
 		return fetch_slow_path(st);
 
 	for (;;)
@@ -397,11 +433,10 @@ fetch_new(FetchState *st, text *bank, bool sold_out_candidate, bool has_free)
 		if (slot > st->items_total)
 			return fetch_slow_path(st);
 
-		item = result_text(run_plan(PLAN_CLAIM, claim));
-		if (item != (Datum) 0)
+		if (run_plan(PLAN_CLAIM, claim) == 1)
 		{
 			maybe_settle_behind(st, slot);
-			return item;
+			return item_in_slot(st, st->bank_id, Int64GetDatum(slot));
 		}
 
 		/*
@@ -415,6 +450,87 @@ fetch_new(FetchState *st, text *bank, bool sold_out_candidate, bool has_free)
 	}
 }
 
+/* Whether seqoid is still the cursor of bank bank_id. */
+static bool
+cursor_belongs_to(Oid seqoid, int32 bank_id)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seqoid));
+	char		expected[NAMEDATALEN];
+	bool		ok;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	snprintf(expected, sizeof(expected), "bank_cursor_%d", bank_id);
+	ok = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace == sb_data_namespace() &&
+		strcmp(NameStr(((Form_pg_class) GETSTRUCT(tuple))->relname), expected) == 0;
+	ReleaseSysCache(tuple);
+	return ok;
+}
+
+/*
+ * Fill in the bank's id, scope and cursor, and lock the cursor for the rest
+ * of the transaction (sb_drop_bank drops it, so the bank cannot go away
+ * under us).  Raises 42704 for an unknown bank.
+ */
+static void
+find_bank(text *bank, FetchState *st)
+{
+	char	   *name = text_to_cstring(bank);
+	BankCacheEntry *entry;
+	SbProbeKey	key = {F_TEXTEQ, PointerGetDatum(bank)};
+	AttrNumber	atts[3] = {Anum_bank_bank_id, Anum_bank_scope_id, Anum_bank_cursor_seq};
+	Datum		values[3];
+	bool		isnull[3];
+	bool		found;
+
+	if (bank_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = SB_NAME_MAX_BYTES + 1;
+		ctl.entrysize = sizeof(BankCacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		bank_cache = hash_create("storagebox banks", 64, &ctl,
+								 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(bank_cache, name, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		LockRelationOid(entry->cursor_seq, RowExclusiveLock);
+		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id))
+		{
+			st->bank_id = Int32GetDatum(entry->bank_id);
+			st->scope_id = Int32GetDatum(entry->scope_id);
+			st->cursor_seq = entry->cursor_seq;
+			return;
+		}
+		hash_search(bank_cache, name, HASH_REMOVE, NULL);
+	}
+
+	WITH_FRESH_SNAPSHOT(
+		found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, GetActiveSnapshot(),
+						 3, atts, values, isnull));
+	if (found)
+	{
+		LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
+		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]));
+	}
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bank \"%s\" does not exist", name),
+				 errhint("Create it with sb_create_bank().")));
+
+	st->bank_id = values[0];
+	st->scope_id = values[1];
+	st->cursor_seq = DatumGetObjectId(values[2]);
+	entry = hash_search(bank_cache, name, HASH_ENTER, NULL);
+	entry->bank_id = DatumGetInt32(values[0]);
+	entry->scope_id = DatumGetInt32(values[1]);
+	entry->cursor_seq = st->cursor_seq;
+}
+
 /*
  * sb_fetch_item(bank text, dedup_id text) returns text
  *
@@ -426,51 +542,35 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 {
 	text	   *bank;
 	FetchState	st;
-	Datum		bank_args[2];
-	bool		isnull;
-	bool		sold_out_candidate;
-	bool		has_free;
 	Datum		item;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_id", PG_ARGISNULL(1));
 	bank = PG_GETARG_TEXT_PP(0);
 	sb_require_text("bank", bank, SB_NAME_MAX_BYTES);
-	st.dedup_id = PG_GETARG_DATUM(1);
+	st.dedup_id = PointerGetDatum(PG_GETARG_TEXT_PP(1));
 	sb_require_text("dedup_id", DatumGetTextPP(st.dedup_id), SB_DEDUP_ID_MAX_BYTES);
+	st.result_cxt = CurrentMemoryContext;
 
 	PreventCommandIfReadOnly("sb_fetch_item()");
 
-	SPI_connect();
+	find_bank(bank, &st);
 
-	bank_args[0] = PointerGetDatum(bank);
-	bank_args[1] = st.dedup_id;
-	if (run_plan(PLAN_BANK, bank_args) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("bank \"%s\" does not exist", text_to_cstring(bank)),
-				 errhint("Create it with sb_create_bank().")));
+	/* a repeat: two index probes */
+	item = held_item(&st);
+	if (item != (Datum) 0)
+		PG_RETURN_DATUM(item);
 
-	st.bank_id = result_col(1, &isnull);
-	st.scope_id = result_col(2, &isnull);
-	st.cursor_seq = DatumGetObjectId(result_col(3, &isnull));
-	st.items_total = DatumGetInt64(result_col(4, &isnull));
-	st.settled_upto = DatumGetInt64(result_col(5, &isnull));
-	item = result_col(6, &isnull);
-	if (isnull)
-		item = (Datum) 0;
-	sold_out_candidate = st.settled_upto >= st.items_total;
-	has_free = sold_out_candidate && DatumGetBool(result_col(7, &isnull));
-
-	if (item == (Datum) 0)
-		item = fetch_new(&st, bank, sold_out_candidate, has_free);
-
-	if (item == (Datum) 0)
-	{
-		SPI_finish();
+	/* sold out: two more, and one for a free slot */
+	read_bank_counts(&st);
+	if (st.settled_upto >= st.items_total && !has_free_slot(&st))
 		PG_RETURN_NULL();
-	}
-	item = SPI_datumTransfer(item, false, -1);
+
+	SPI_connect();
+	item = fetch_new(&st);
 	SPI_finish();
+
+	if (item == (Datum) 0)
+		PG_RETURN_NULL();
 	PG_RETURN_DATUM(item);
 }
