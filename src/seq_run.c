@@ -221,7 +221,9 @@ sb_seq_take_run(Oid seqoid, int count, int64 *values)
 		seq->is_called = true;
 		seq->log_cnt = 0;
 
+		/* the record carries the whole page; redo re-initializes block 0 */
 		XLogBeginInsert();
+		XLogRegisterBuffer(0, buf, REGBUF_WILL_INIT);
 #if PG_VERSION_NUM >= 160000
 		xlrec.locator = rel->rd_locator;
 #else
