@@ -8,6 +8,7 @@ OBJS = \
 	src/args.o \
 	src/bank_probe.o \
 	src/bank_fetch.o \
+	src/bank_load.o \
 	src/seq_run.o \
 	src/dispenser.o
 
@@ -25,6 +26,9 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Rebuild every object when a shared header changes.
+$(OBJS): $(wildcard src/*.h)
 
 # TAP tests live in test/t/ (PGXS's TAP_TESTS only looks in t/).
 .PHONY: prove_installcheck

@@ -86,6 +86,12 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'sb_check_items'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
+-- The bulk insert of sb_add_items (src/bank_load.c).
+CREATE FUNCTION storagebox_data.load_items(bank_id integer, items_total bigint, items text[])
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'sb_load_items'
+LANGUAGE C VOLATILE STRICT;
+
 -- The bank row for a name, or a 42704 error with a hint.
 CREATE FUNCTION storagebox_data.bank_by_name(p_bank text, p_lock boolean)
 RETURNS storagebox_data.bank
@@ -178,18 +184,7 @@ BEGIN
     -- The row lock serializes loaders of one bank, so slots stay contiguous.
     b := storagebox_data.bank_by_name(bank, true);
 
-    INSERT INTO storagebox_data.item (bank_id, slot, item)
-    SELECT b.bank_id,
-           b.items_total OPERATOR(pg_catalog.+)
-               pg_catalog.row_number() OVER (ORDER BY n.first_at),
-           n.item
-      FROM (SELECT u.item, pg_catalog.min(u.ord) AS first_at
-              FROM pg_catalog.unnest(items) WITH ORDINALITY AS u(item, ord)
-             GROUP BY u.item) AS n
-     WHERE NOT EXISTS (SELECT FROM storagebox_data.item i
-                        WHERE i.bank_id OPERATOR(pg_catalog.=) b.bank_id
-                          AND i.item OPERATOR(pg_catalog.=) n.item);
-    GET DIAGNOSTICS added = ROW_COUNT;
+    added := storagebox_data.load_items(b.bank_id, b.items_total, items);
 
     IF added OPERATOR(pg_catalog.>) 0 THEN
         UPDATE storagebox_data.bank AS t
@@ -323,6 +318,7 @@ SELECT b.bank_name AS bank,
 
 REVOKE ALL ON FUNCTION storagebox_data.check_name(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.check_items(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION storagebox_data.load_items(integer, bigint, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.bank_by_name(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_create_bank(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_add_items(text, text[]) FROM PUBLIC;

@@ -45,6 +45,7 @@ static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_PROGRESS_PKEY] = "bank_progress_pkey",
 	[SB_ITEM] = "item",
 	[SB_ITEM_PKEY] = "item_pkey",
+	[SB_ITEM_UNIQUE] = "item_unique",
 	[SB_CLAIM] = "claim",
 	[SB_CLAIM_HOLDER_KEY] = "claim_holder_key",
 	[SB_CLAIM_FREE] = "claim_free",
