@@ -1,23 +1,6 @@
 -- Bad input gets a clear error with a precise SQLSTATE, and changes nothing.
 SET client_min_messages = warning;
 
--- Runs a statement and shows its SQLSTATE, message, detail and hint.
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN st || ': ' || msg
-        || CASE WHEN det <> '' THEN E'\n  detail: ' || det ELSE '' END
-        || CASE WHEN hnt <> '' THEN E'\n  hint: ' || hnt ELSE '' END;
-END
-$$;
-
 SELECT sb_create_bank('errs');
 SELECT sb_add_items('errs', ARRAY['e1', 'e2']);
 SELECT sb_fetch_item('errs', 'holder');
@@ -25,48 +8,48 @@ CREATE TEMP TABLE before AS
 SELECT bank, dedup_scope, items_total, items_handed_out, items_left FROM sb_banks;
 
 -- NULL and empty bank names
-SELECT pg_temp.try($$SELECT sb_create_bank(NULL)$$);
-SELECT pg_temp.try($$SELECT sb_create_bank('')$$);
-SELECT pg_temp.try($$SELECT sb_create_bank('x', '')$$);
-SELECT pg_temp.try($$SELECT sb_add_items(NULL, ARRAY['a'])$$);
-SELECT pg_temp.try($$SELECT sb_add_items('', ARRAY['a'])$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item(NULL, 'u')$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item('', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_lookup(NULL, 'u')$$);
-SELECT pg_temp.try($$SELECT sb_release('', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_drop_bank(NULL)$$);
+SELECT regress.try($$SELECT sb_create_bank(NULL)$$);
+SELECT regress.try($$SELECT sb_create_bank('')$$);
+SELECT regress.try($$SELECT sb_create_bank('x', '')$$);
+SELECT regress.try($$SELECT sb_add_items(NULL, ARRAY['a'])$$);
+SELECT regress.try($$SELECT sb_add_items('', ARRAY['a'])$$);
+SELECT regress.try($$SELECT sb_fetch_item(NULL, 'u')$$);
+SELECT regress.try($$SELECT sb_fetch_item('', 'u')$$);
+SELECT regress.try($$SELECT sb_lookup(NULL, 'u')$$);
+SELECT regress.try($$SELECT sb_release('', 'u')$$);
+SELECT regress.try($$SELECT sb_drop_bank(NULL)$$);
 
 -- NULL and empty dedup_ids
-SELECT pg_temp.try($$SELECT sb_fetch_item('errs', NULL)$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item('errs', '')$$);
-SELECT pg_temp.try($$SELECT sb_lookup('errs', NULL)$$);
-SELECT pg_temp.try($$SELECT sb_release('errs', '')$$);
+SELECT regress.try($$SELECT sb_fetch_item('errs', NULL)$$);
+SELECT regress.try($$SELECT sb_fetch_item('errs', '')$$);
+SELECT regress.try($$SELECT sb_lookup('errs', NULL)$$);
+SELECT regress.try($$SELECT sb_release('errs', '')$$);
 
 -- NULL array, NULL, empty and too long items
-SELECT pg_temp.try($$SELECT sb_add_items('errs', NULL)$$);
-SELECT pg_temp.try($$SELECT sb_add_items('errs', ARRAY['ok', NULL])$$);
-SELECT pg_temp.try($$SELECT sb_add_items('errs', ARRAY['ok', ''])$$);
-SELECT pg_temp.try($$SELECT sb_add_items('errs', ARRAY['ok', repeat('x', 2049)])$$);
+SELECT regress.try($$SELECT sb_add_items('errs', NULL)$$);
+SELECT regress.try($$SELECT sb_add_items('errs', ARRAY['ok', NULL])$$);
+SELECT regress.try($$SELECT sb_add_items('errs', ARRAY['ok', ''])$$);
+SELECT regress.try($$SELECT sb_add_items('errs', ARRAY['ok', repeat('x', 2049)])$$);
 -- the longest accepted item is 2048 bytes; a rejected array adds nothing
-SELECT pg_temp.try($$SELECT sb_add_items('errs', ARRAY[repeat('x', 2048), repeat('y', 100000)])$$);
+SELECT regress.try($$SELECT sb_add_items('errs', ARRAY[repeat('x', 2048), repeat('y', 100000)])$$);
 
 -- too long names and dedup_ids
-SELECT pg_temp.try($$SELECT sb_create_bank(repeat('b', 201))$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item('errs', repeat('d', 1025))$$);
+SELECT regress.try($$SELECT sb_create_bank(repeat('b', 201))$$);
+SELECT regress.try($$SELECT sb_fetch_item('errs', repeat('d', 1025))$$);
 
 -- unknown banks: 42704 with a hint
-SELECT pg_temp.try($$SELECT sb_add_items('nope', ARRAY['a'])$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item('nope', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_lookup('nope', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_release('nope', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_drop_bank('nope')$$);
+SELECT regress.try($$SELECT sb_add_items('nope', ARRAY['a'])$$);
+SELECT regress.try($$SELECT sb_fetch_item('nope', 'u')$$);
+SELECT regress.try($$SELECT sb_lookup('nope', 'u')$$);
+SELECT regress.try($$SELECT sb_release('nope', 'u')$$);
+SELECT regress.try($$SELECT sb_drop_bank('nope')$$);
 -- names are matched exactly: no case folding, no trimming
-SELECT pg_temp.try($$SELECT sb_fetch_item('ERRS', 'u')$$);
-SELECT pg_temp.try($$SELECT sb_fetch_item('errs ', 'u')$$);
+SELECT regress.try($$SELECT sb_fetch_item('ERRS', 'u')$$);
+SELECT regress.try($$SELECT sb_fetch_item('errs ', 'u')$$);
 
 -- a bank that exists: 42710
-SELECT pg_temp.try($$SELECT sb_create_bank('errs')$$);
-SELECT pg_temp.try($$SELECT sb_create_bank('errs', 'some_scope')$$);
+SELECT regress.try($$SELECT sb_create_bank('errs')$$);
+SELECT regress.try($$SELECT sb_create_bank('errs', 'some_scope')$$);
 
 -- nothing changed
 SELECT * FROM before EXCEPT SELECT bank, dedup_scope, items_total, items_handed_out, items_left FROM sb_banks;

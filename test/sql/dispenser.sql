@@ -1,22 +1,6 @@
 -- The number dispenser: PEZ's forward and reverse counters.
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN st || ': ' || msg
-        || CASE WHEN det <> '' THEN E'\n  detail: ' || det ELSE '' END
-        || CASE WHEN hnt <> '' THEN E'\n  hint: ' || hnt ELSE '' END;
-END
-$$;
-
 -- CREATE EXTENSION sets up 'forward' and 'reverse' with the full range
 SELECT * FROM sb_dispensers ORDER BY dispenser;
 
@@ -64,37 +48,37 @@ SELECT sb_next('deli', 2) AS after_rollback;
 -- storagebox.max_count bounds the batch
 SHOW storagebox.max_count;
 SELECT array_length(sb_next('forward', 100), 1) AS at_limit;
-SELECT pg_temp.try($$SELECT sb_next('forward', 101)$$);
+SELECT regress.try($$SELECT sb_next('forward', 101)$$);
 SET storagebox.max_count = 1000;
 SELECT array_length(sb_next('forward', 1000), 1) AS raised_limit;
-SELECT pg_temp.try($$SELECT sb_reverse(1001)$$);
+SELECT regress.try($$SELECT sb_reverse(1001)$$);
 RESET storagebox.max_count;
-SELECT pg_temp.try($$SET storagebox.max_count = 0$$);
-SELECT pg_temp.try($$SET storagebox.no_such_setting = 1$$);
+SELECT regress.try($$SET storagebox.max_count = 0$$);
+SELECT regress.try($$SET storagebox.no_such_setting = 1$$);
 
 -- bad input
-SELECT pg_temp.try($$SELECT sb_next(NULL)$$);
-SELECT pg_temp.try($$SELECT sb_next(NULL, 2)$$);
-SELECT pg_temp.try($$SELECT sb_next('')$$);
-SELECT pg_temp.try($$SELECT sb_next('nope')$$);
-SELECT pg_temp.try($$SELECT sb_next('nope', 3)$$);
-SELECT pg_temp.try($$SELECT sb_next('deli', NULL)$$);
-SELECT pg_temp.try($$SELECT sb_next('deli', 0)$$);
-SELECT pg_temp.try($$SELECT sb_next('deli', -1)$$);
-SELECT pg_temp.try($$SELECT sb_forward(NULL)$$);
-SELECT pg_temp.try($$SELECT sb_reverse(0)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser(NULL)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('')$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'sideways')$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('x', NULL)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'forward', 5, 5)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'reverse', 6, 5)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('x', 'forward', NULL, 5)$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('deli')$$);
-SELECT pg_temp.try($$SELECT sb_create_dispenser('forward')$$);
-SELECT pg_temp.try($$SELECT sb_drop_dispenser('nope')$$);
-SELECT pg_temp.try($$SELECT sb_drop_dispenser(NULL)$$);
-SELECT pg_temp.try($$SELECT sb_drop_dispenser('forward')$$);
+SELECT regress.try($$SELECT sb_next(NULL)$$);
+SELECT regress.try($$SELECT sb_next(NULL, 2)$$);
+SELECT regress.try($$SELECT sb_next('')$$);
+SELECT regress.try($$SELECT sb_next('nope')$$);
+SELECT regress.try($$SELECT sb_next('nope', 3)$$);
+SELECT regress.try($$SELECT sb_next('deli', NULL)$$);
+SELECT regress.try($$SELECT sb_next('deli', 0)$$);
+SELECT regress.try($$SELECT sb_next('deli', -1)$$);
+SELECT regress.try($$SELECT sb_forward(NULL)$$);
+SELECT regress.try($$SELECT sb_reverse(0)$$);
+SELECT regress.try($$SELECT sb_create_dispenser(NULL)$$);
+SELECT regress.try($$SELECT sb_create_dispenser('')$$);
+SELECT regress.try($$SELECT sb_create_dispenser('x', 'sideways')$$);
+SELECT regress.try($$SELECT sb_create_dispenser('x', NULL)$$);
+SELECT regress.try($$SELECT sb_create_dispenser('x', 'forward', 5, 5)$$);
+SELECT regress.try($$SELECT sb_create_dispenser('x', 'reverse', 6, 5)$$);
+SELECT regress.try($$SELECT sb_create_dispenser('x', 'forward', NULL, 5)$$);
+SELECT regress.try($$SELECT sb_create_dispenser('deli')$$);
+SELECT regress.try($$SELECT sb_create_dispenser('forward')$$);
+SELECT regress.try($$SELECT sb_drop_dispenser('nope')$$);
+SELECT regress.try($$SELECT sb_drop_dispenser(NULL)$$);
+SELECT regress.try($$SELECT sb_drop_dispenser('forward')$$);
 -- the failed calls took nothing
 SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
 
@@ -103,7 +87,7 @@ SELECT sb_drop_dispenser('deli');
 SELECT sb_drop_dispenser('countdown');
 SELECT sb_drop_dispenser('top');
 SELECT sb_drop_dispenser('bottom');
-SELECT pg_temp.try($$SELECT sb_next('deli')$$);
+SELECT regress.try($$SELECT sb_next('deli')$$);
 SELECT dispenser FROM sb_dispensers ORDER BY dispenser;
 SELECT count(*) AS leftover_sequences FROM pg_class
  WHERE relnamespace = 'storagebox_data'::regnamespace AND relname ~ '^dispenser_[0-9]+$';

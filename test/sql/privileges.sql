@@ -3,20 +3,6 @@
 -- functions cannot be hijacked through objects in public or pg_temp.
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text;
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-    RETURN st || ': ' || msg;
-END
-$$;
-GRANT EXECUTE ON FUNCTION pg_temp.try(text) TO PUBLIC;
-
 -- nothing of storagebox is executable or readable by PUBLIC
 SELECT p.oid::regprocedure AS public_can_execute
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
@@ -80,24 +66,24 @@ SELECT (SELECT count(*) FROM pg_temp.claim) + (SELECT count(*) FROM public.claim
      + (SELECT count(*) FROM pg_temp.item) + (SELECT count(*) FROM public.item) AS planted_rows;
 
 -- it cannot read or change the tables, or see the view
-SELECT pg_temp.try($$SELECT item FROM storagebox_data.item$$) AS read_items;
-SELECT pg_temp.try($$SELECT * FROM storagebox_data.claim$$) AS read_claims;
-SELECT pg_temp.try($$DELETE FROM storagebox_data.claim$$) AS delete_claims;
-SELECT pg_temp.try($$SELECT * FROM sb_banks$$) AS read_sb_banks;
-SELECT pg_temp.try($$SELECT * FROM sb_dispensers$$) AS read_sb_dispensers;
+SELECT regress.try($$SELECT item FROM storagebox_data.item$$) AS read_items;
+SELECT regress.try($$SELECT * FROM storagebox_data.claim$$) AS read_claims;
+SELECT regress.try($$DELETE FROM storagebox_data.claim$$) AS delete_claims;
+SELECT regress.try($$SELECT * FROM sb_banks$$) AS read_sb_banks;
+SELECT regress.try($$SELECT * FROM sb_dispensers$$) AS read_sb_dispensers;
 -- nor create, load, release or drop banks, nor manage dispensers
-SELECT pg_temp.try($$SELECT sb_create_bank('mine')$$) AS create_bank;
-SELECT pg_temp.try($$SELECT sb_add_items('priv', ARRAY['x'])$$) AS add_items;
-SELECT pg_temp.try($$SELECT sb_release('priv', 'app-user-1')$$) AS release;
-SELECT pg_temp.try($$SELECT sb_drop_bank('priv')$$) AS drop_bank;
-SELECT pg_temp.try($$SELECT sb_create_dispenser('mine')$$) AS create_dispenser;
-SELECT pg_temp.try($$SELECT sb_drop_dispenser('tickets')$$) AS drop_dispenser;
-SELECT pg_temp.try($$SELECT sb_forward()$$) AS forward_not_granted;
+SELECT regress.try($$SELECT sb_create_bank('mine')$$) AS create_bank;
+SELECT regress.try($$SELECT sb_add_items('priv', ARRAY['x'])$$) AS add_items;
+SELECT regress.try($$SELECT sb_release('priv', 'app-user-1')$$) AS release;
+SELECT regress.try($$SELECT sb_drop_bank('priv')$$) AS drop_bank;
+SELECT regress.try($$SELECT sb_create_dispenser('mine')$$) AS create_dispenser;
+SELECT regress.try($$SELECT sb_drop_dispenser('tickets')$$) AS drop_dispenser;
+SELECT regress.try($$SELECT sb_forward()$$) AS forward_not_granted;
 -- nor the internal helpers, nor touch the sequences behind it all
-SELECT pg_temp.try($$SELECT storagebox_data.check_name('bank', 'x')$$) AS helper;
-SELECT pg_temp.try($$SELECT nextval('storagebox_data.dispenser_forward')$$) AS raw_nextval;
+SELECT regress.try($$SELECT storagebox_data.check_name('bank', 'x')$$) AS helper;
+SELECT regress.try($$SELECT nextval('storagebox_data.dispenser_forward')$$) AS raw_nextval;
 -- nor raise the batch limit
-SELECT pg_temp.try($$SET storagebox.max_count = 1000$$) AS raise_limit;
+SELECT regress.try($$SET storagebox.max_count = 1000$$) AS raise_limit;
 DROP TABLE pg_temp.claim, pg_temp.item, pg_temp.bank, pg_temp.dispenser;
 RESET ROLE;
 RESET search_path;
