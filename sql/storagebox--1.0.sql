@@ -31,11 +31,14 @@ CREATE TABLE storagebox_data.bank (
 );
 
 -- Watermark of the claim table: every slot <= settled_upto has a claim row
--- (held, or free again).  Kept apart from bank so that the row the fetch
--- path reads is never updated by it.
+-- (held, or free again).  The current watermark is the bank's largest
+-- settled_upto.  Raising it inserts a row (and prunes the older ones)
+-- instead of updating one, so the fetch path never walks a chain of row
+-- versions that an old snapshot keeps from being vacuumed.
 CREATE TABLE storagebox_data.bank_progress (
-    bank_id      integer PRIMARY KEY,
-    settled_upto bigint NOT NULL DEFAULT 0
+    bank_id      integer NOT NULL,
+    settled_upto bigint NOT NULL,
+    CONSTRAINT bank_progress_pkey PRIMARY KEY (bank_id, settled_upto)
 );
 
 -- The items, numbered 1..items_total per bank.  Never updated.  Text
@@ -165,7 +168,7 @@ BEGIN
         RAISE EXCEPTION 'bank "%" already exists', bank
             USING ERRCODE = 'duplicate_object';
     END;
-    INSERT INTO storagebox_data.bank_progress (bank_id) VALUES (v_bank_id);
+    INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto) VALUES (v_bank_id, 0);
 END
 $$;
 
@@ -302,8 +305,10 @@ SELECT b.bank_name AS bank,
   FROM storagebox_data.bank b
   JOIN storagebox_data.scope s
     ON s.scope_id OPERATOR(pg_catalog.=) b.scope_id
-  JOIN storagebox_data.bank_progress p
-    ON p.bank_id OPERATOR(pg_catalog.=) b.bank_id
+  CROSS JOIN LATERAL (
+       SELECT pg_catalog.max(g.settled_upto) AS settled_upto
+         FROM storagebox_data.bank_progress g
+        WHERE g.bank_id OPERATOR(pg_catalog.=) b.bank_id) p
  CROSS JOIN LATERAL (
        SELECT p.settled_upto
               OPERATOR(pg_catalog.+)

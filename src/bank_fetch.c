@@ -27,8 +27,10 @@
  * a race for the same dedup_id, leaves its slot without a claim behind the
  * cursor, and a crash can skip cursor values.  The "settle" step finds such
  * holes and inserts a free claim row (scope_id and dedup_id NULL) for each,
- * then raises bank_progress.settled_upto: every slot up to it has a claim
- * row.  sb_release turns a held claim into a free one the same way.  Free
+ * then raises the watermark, the bank's largest bank_progress.settled_upto:
+ * every slot up to it has a claim row.  The watermark is raised by
+ * inserting a row, never by updating one, so a snapshot held open for a
+ * long time leaves no chain of row versions for the fetch path to walk.  sb_release turns a held claim into a free one the same way.  Free
  * rows are handed out once the cursor has run past the end of the bank.
  *
  * Settling runs (a) every SETTLE_EVERY slots on the fast path, a good margin
@@ -49,7 +51,10 @@
  * The fast path takes no row lock at all: RowExclusiveLock on the cursor
  * sequence (held to end of transaction, like nextval; sb_drop_bank's DROP
  * SEQUENCE waits on it) and the index tuple locks of the claim insert.
- * Settling holds the bank's bank_progress row lock until end of transaction.
+ * Settling holds ShareUpdateExclusiveLock on the cursor (the settle lock,
+ * which conflicts only with itself among the modes used here) until end of
+ * transaction, so one session settles a bank at a time; the fast path tries
+ * it conditionally and skips settling when it is taken.
  * Taking a free row locks it FOR UPDATE SKIP LOCKED, and only if every free
  * row is locked by another fetch does it wait for one.
  *
@@ -83,6 +88,12 @@
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
 
+/*
+ * The settle lock: ShareUpdateExclusiveLock on the bank's cursor conflicts
+ * with itself, not with the RowExclusiveLock fetchers hold on it.
+ */
+#define SETTLE_LOCK		ShareUpdateExclusiveLock
+
 /* Fast-path settle: every SETTLE_EVERY slots, up to SETTLE_MARGIN behind. */
 #define SETTLE_EVERY	256
 #define SETTLE_MARGIN	256
@@ -113,9 +124,6 @@ static HTAB *bank_cache = NULL;
 typedef enum FetchPlan
 {
 	PLAN_CLAIM,
-	PLAN_PROGRESS_TRY_LOCK,
-	PLAN_PROGRESS_LOCK,
-	PLAN_TOTAL,
 	PLAN_SETTLE_FILL,
 	PLAN_SETTLE_MARK,
 	PLAN_FREE_SKIP,
@@ -142,20 +150,6 @@ static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
 		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
 		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
 	},
-	[PLAN_PROGRESS_TRY_LOCK] = {
-		"SELECT settled_upto FROM storagebox_data.bank_progress"
-		" WHERE bank_id = $1 FOR UPDATE SKIP LOCKED",
-		1, {INT4OID}
-	},
-	[PLAN_PROGRESS_LOCK] = {
-		"SELECT settled_upto FROM storagebox_data.bank_progress"
-		" WHERE bank_id = $1 FOR UPDATE",
-		1, {INT4OID}
-	},
-	[PLAN_TOTAL] = {
-		"SELECT items_total FROM storagebox_data.bank WHERE bank_id = $1",
-		1, {INT4OID}
-	},
 	[PLAN_SETTLE_FILL] = {
 		"INSERT INTO storagebox_data.claim (bank_id, slot)"
 		"SELECT $1, s FROM generate_series($2, $3) AS s"
@@ -165,7 +159,10 @@ static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
 		3, {INT4OID, INT8OID, INT8OID}
 	},
 	[PLAN_SETTLE_MARK] = {
-		"UPDATE storagebox_data.bank_progress SET settled_upto = $2 WHERE bank_id = $1",
+		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
+		"              WHERE bank_id = $1 AND settled_upto < $2)"
+		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto)"
+		" VALUES ($1, $2) ON CONFLICT DO NOTHING",
 		2, {INT4OID, INT8OID}
 	},
 	[PLAN_FREE_SKIP] = {
@@ -252,8 +249,8 @@ item_in_slot(FetchState *st, Datum bank_id, Datum slot)
 	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
 
 	WITH_FRESH_SNAPSHOT(
-		if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, GetActiveSnapshot(),
-					  1, &att, &item, &isnull))
+		if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, ForwardScanDirection,
+					  GetActiveSnapshot(), 1, &att, &item, &isnull))
 			item = (Datum) 0);
 	MemoryContextSwitchTo(old);
 	return item;
@@ -271,11 +268,15 @@ held_item(FetchState *st)
 
 	WITH_FRESH_SNAPSHOT(
 		found = sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
-						 GetActiveSnapshot(), 2, atts, claim, isnull));
+						 ForwardScanDirection, GetActiveSnapshot(),
+						 2, atts, claim, isnull));
 	return found ? item_in_slot(st, claim[0], claim[1]) : (Datum) 0;
 }
 
-/* Read items_total and settled_upto of the bank. */
+/*
+ * Read items_total and the watermark (the largest settled_upto: the first
+ * entry of a backward probe) of the bank.
+ */
 static void
 read_bank_counts(FetchState *st)
 {
@@ -288,11 +289,11 @@ read_bank_counts(FetchState *st)
 	st->items_total = 0;
 	st->settled_upto = 0;
 	WITH_FRESH_SNAPSHOT(
-		if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, GetActiveSnapshot(),
-					 1, &total_att, &value, &isnull))
+		if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
+					 GetActiveSnapshot(), 1, &total_att, &value, &isnull))
 			st->items_total = DatumGetInt64(value);
-		if (sb_probe(SB_PROGRESS, SB_PROGRESS_PKEY, 1, &key, GetActiveSnapshot(),
-					 1, &settled_att, &value, &isnull))
+		if (sb_probe(SB_PROGRESS, SB_PROGRESS_PKEY, 1, &key, BackwardScanDirection,
+					 GetActiveSnapshot(), 1, &settled_att, &value, &isnull))
 			st->settled_upto = DatumGetInt64(value));
 }
 
@@ -304,15 +305,15 @@ has_free_slot(FetchState *st)
 	bool		found;
 
 	WITH_FRESH_SNAPSHOT(
-		found = sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, GetActiveSnapshot(),
-						 0, NULL, NULL, NULL));
+		found = sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, ForwardScanDirection,
+						 GetActiveSnapshot(), 0, NULL, NULL, NULL));
 	return found;
 }
 
 /*
  * Insert free claim rows for the holes in slots (settled_upto, upto] and
- * raise the watermark to upto.  Caller holds the bank_progress row lock and
- * has set st->settled_upto from it.  Waits for uncommitted claims in range.
+ * raise the watermark to upto.  Caller holds the settle lock and has read
+ * st->settled_upto after taking it.  Waits for uncommitted claims in range.
  */
 static void
 settle(FetchState *st, int64 upto)
@@ -335,15 +336,12 @@ settle(FetchState *st, int64 upto)
 static void
 maybe_settle_behind(FetchState *st, int64 slot)
 {
-	Datum		args[1] = {st->bank_id};
-	bool		isnull;
-
 	if (slot % SETTLE_EVERY != 0 || slot <= SETTLE_MARGIN ||
 		IsolationUsesXactSnapshot())
 		return;
-	if (run_plan(PLAN_PROGRESS_TRY_LOCK, args) == 0)
+	if (!ConditionalLockRelationOid(st->cursor_seq, SETTLE_LOCK))
 		return;					/* someone else is settling */
-	st->settled_upto = DatumGetInt64(result_col(1, &isnull));
+	read_bank_counts(st);
 	settle(st, Min(slot - SETTLE_MARGIN, st->items_total));
 }
 
@@ -396,16 +394,10 @@ claim_free_slot(FetchState *st)
 static Datum
 fetch_slow_path(FetchState *st)
 {
-	Datum		args[1] = {st->bank_id};
-	bool		isnull;
-
 	if (st->settled_upto < st->items_total)
 	{
-		if (run_plan(PLAN_PROGRESS_LOCK, args) == 0)
-			return (Datum) 0;	/* bank dropped meanwhile */
-		st->settled_upto = DatumGetInt64(result_col(1, &isnull));
-		if (run_plan(PLAN_TOTAL, args) == 1)
-			st->items_total = DatumGetInt64(result_col(1, &isnull));
+		LockRelationOid(st->cursor_seq, SETTLE_LOCK);
+		read_bank_counts(st);
 		settle(st, st->items_total);
 	}
 	return claim_free_slot(st);
@@ -509,8 +501,8 @@ find_bank(text *bank, FetchState *st)
 	}
 
 	WITH_FRESH_SNAPSHOT(
-		found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, GetActiveSnapshot(),
-						 3, atts, values, isnull));
+		found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, ForwardScanDirection,
+						 GetActiveSnapshot(), 3, atts, values, isnull));
 	if (found)
 	{
 		LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);

@@ -70,8 +70,8 @@ bank_has_item(Datum bank_id, Datum item)
 {
 	SbProbeKey	keys[2] = {{F_INT4EQ, bank_id}, {F_TEXTEQ, item}};
 
-	return sb_probe(SB_ITEM, SB_ITEM_UNIQUE, 2, keys, GetActiveSnapshot(),
-					0, NULL, NULL, NULL);
+	return sb_probe(SB_ITEM, SB_ITEM_UNIQUE, 2, keys, ForwardScanDirection,
+					GetActiveSnapshot(), 0, NULL, NULL, NULL);
 }
 
 /*

@@ -106,15 +106,16 @@ sb_data_namespace(void)
 }
 
 /*
- * Find the row of table rel whose unique index idx matches the nkeys
- * equality keys, visible to snapshot.  On success copies the attributes
+ * Find the first row, in index order dir, of table rel whose index idx
+ * matches the nkeys equality keys (a prefix of the index columns), visible
+ * to snapshot.  On success copies the attributes
  * attnums[0..natts-1] into values/isnull (by-reference values are copied
  * into CurrentMemoryContext) and returns true.
  */
 bool
 sb_probe(SbRelation rel, SbRelation idx, int nkeys, const SbProbeKey *keys,
-		 Snapshot snapshot, int natts, const AttrNumber *attnums,
-		 Datum *values, bool *isnull)
+		 ScanDirection dir, Snapshot snapshot, int natts,
+		 const AttrNumber *attnums, Datum *values, bool *isnull)
 {
 	Relation	heap = table_open(sb_relation_oid(rel), AccessShareLock);
 	Relation	index = index_open(sb_relation_oid(idx), AccessShareLock);
@@ -132,7 +133,7 @@ sb_probe(SbRelation rel, SbRelation idx, int nkeys, const SbProbeKey *keys,
 	slot = table_slot_create(heap, NULL);
 	scan = index_beginscan(heap, index, snapshot, nkeys, 0);
 	index_rescan(scan, scankeys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	found = index_getnext_slot(scan, dir, slot);
 	if (found)
 	{
 		TupleDesc	desc = RelationGetDescr(heap);

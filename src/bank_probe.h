@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "access/sdir.h"
 #include "utils/snapshot.h"
 
 /* The relations the fetch path reads directly. */
@@ -52,7 +53,8 @@ typedef struct SbProbeKey
 extern Oid	sb_relation_oid(SbRelation rel);
 extern Oid	sb_data_namespace(void);
 extern bool sb_probe(SbRelation rel, SbRelation idx, int nkeys,
-					 const SbProbeKey *keys, Snapshot snapshot, int natts,
+					 const SbProbeKey *keys, ScanDirection dir,
+					 Snapshot snapshot, int natts,
 					 const AttrNumber *attnums, Datum *values, bool *isnull);
 
 #endif							/* BANK_PROBE_H */
