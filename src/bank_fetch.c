@@ -30,11 +30,12 @@
  * then raises the watermark, the bank's largest bank_progress.settled_upto:
  * every slot up to it has a claim row.  The watermark is raised by
  * inserting a row, never by updating one, so a snapshot held open for a
- * long time leaves no chain of row versions for the fetch path to walk.  sb_release turns a held claim into a free one the same way.  Free
- * rows are handed out once the cursor has run past the end of the bank.
+ * long time leaves no chain of row versions for the fetch path to walk.
+ * sb_release turns a held claim into a free one.  Free rows are handed out
+ * once the cursor has run past the end of the bank.
  *
  * Settling runs (a) every SETTLE_EVERY slots on the fast path, a good margin
- * behind the cursor and only if no other session is settling (SKIP LOCKED),
+ * behind the cursor and only if no other session is settling,
  * and (b) on the slow path once the cursor is exhausted, up to the end of
  * the bank.  Inserting a free row for a slot that an uncommitted fetch is
  * claiming waits for that fetch: if it commits the slot is taken, if it
@@ -68,12 +69,12 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "catalog/pg_class.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -227,7 +228,7 @@ result_col(int n, bool *isnull)
 }
 
 /*
- * Run fn under a fresh snapshot: under READ COMMITTED one that sees every
+ * Run stmt under a fresh snapshot: under READ COMMITTED one that sees every
  * commit so far, under the other levels the transaction snapshot; either
  * way it sees this transaction's own earlier claims.
  */
