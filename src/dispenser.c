@@ -11,8 +11,9 @@
  * batches never interleave.
  *
  * These functions run no SQL: the dispenser row is found with a direct
- * index probe on storagebox_data.dispenser_pkey and the sequence is stepped
- * by seq_run.c.  Nothing depends on search_path, so they need no SECURITY
+ * index probe on storagebox_data.dispenser_pkey (and then cached per
+ * backend, revalidated on each call against the sequence, which
+ * sb_drop_dispenser drops) and the sequence is stepped by seq_run.c.  Nothing depends on search_path, so they need no SECURITY
  * DEFINER: EXECUTE on the function is the whole privilege check (the
  * sequences and the table grant nothing to PUBLIC).
  *
@@ -28,6 +29,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "storage/lmgr.h"
@@ -35,6 +37,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -65,11 +69,42 @@ data_relation(const char *relname)
 	return relid;
 }
 
+/* Per-backend cache of dispenser sequences, by dispenser name. */
+typedef struct DispenserCacheEntry
+{
+	char		name[SB_NAME_MAX_BYTES + 1];	/* hash key */
+	Oid			seqoid;
+	Oid			seqnamespace;
+	NameData	seqname;
+} DispenserCacheEntry;
+
+static HTAB *dispenser_cache = NULL;
+
 /*
- * The sequence behind a dispenser, locked against DROP, or a 42704 error.
+ * Lock seqoid against DROP and check that it is still the relation the
+ * cache entry recorded (a dropped dispenser's sequence is gone; its OID
+ * could only come back as a relation of another name).
  */
+static bool
+lock_cached_sequence(DispenserCacheEntry *entry)
+{
+	HeapTuple	tuple;
+	bool		ok;
+
+	LockRelationOid(entry->seqoid, RowExclusiveLock);
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(entry->seqoid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	ok = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace == entry->seqnamespace &&
+		namestrcmp(&((Form_pg_class) GETSTRUCT(tuple))->relname,
+				   NameStr(entry->seqname)) == 0;
+	ReleaseSysCache(tuple);
+	return ok;
+}
+
+/* The sequence of a dispenser from its table row, or InvalidOid. */
 static Oid
-dispenser_sequence(text *name)
+read_dispenser_row(text *name)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -92,19 +127,63 @@ dispenser_sequence(text *name)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return seqoid;
+}
 
+/*
+ * The sequence behind a dispenser, locked against DROP, or a 42704 error.
+ * A hit in the cache costs a lock and one syscache lookup; a miss reads the
+ * dispenser table.
+ */
+static Oid
+dispenser_sequence(text *name)
+{
+	char	   *key = text_to_cstring(name);
+	DispenserCacheEntry *entry;
+	Oid			seqoid;
+
+	if (dispenser_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = SB_NAME_MAX_BYTES + 1;
+		ctl.entrysize = sizeof(DispenserCacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		dispenser_cache = hash_create("storagebox dispensers", 16, &ctl,
+									  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(dispenser_cache, key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		if (lock_cached_sequence(entry))
+			return entry->seqoid;
+		hash_search(dispenser_cache, key, HASH_REMOVE, NULL);
+	}
+
+	seqoid = read_dispenser_row(name);
 	if (OidIsValid(seqoid))
 	{
+		HeapTuple	tuple;
+
 		LockRelationOid(seqoid, RowExclusiveLock);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(seqoid)))
-			seqoid = InvalidOid;	/* dropped while we looked */
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seqoid));
+		if (HeapTupleIsValid(tuple))
+		{
+			entry = hash_search(dispenser_cache, key, HASH_ENTER, NULL);
+			entry->seqoid = seqoid;
+			entry->seqnamespace = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace;
+			entry->seqname = ((Form_pg_class) GETSTRUCT(tuple))->relname;
+			ReleaseSysCache(tuple);
+			return seqoid;
+		}
+		/* dropped while we looked */
 	}
-	if (!OidIsValid(seqoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dispenser \"%s\" does not exist", text_to_cstring(name)),
-				 errhint("Create it with sb_create_dispenser().")));
-	return seqoid;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("dispenser \"%s\" does not exist", key),
+			 errhint("Create it with sb_create_dispenser().")));
+	return InvalidOid;			/* keep compiler quiet */
 }
 
 /* Check a count argument against storagebox.max_count. */

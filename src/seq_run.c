@@ -15,8 +15,10 @@
  * WAL follows core's protocol so that redo, replicas, pg_dump and ALTER
  * SEQUENCE see an ordinary sequence: when fewer than N values are covered by
  * the last WAL record (log_cnt), or the page was last logged before the
- * latest checkpoint, we log the state SEQ_LOG_VALS steps past the run, as
- * nextval does, and record the uncovered rest in log_cnt.  The record is
+ * latest checkpoint, we log the state SEQ_LOG_VALS runs of N past the run
+ * (nextval logs SEQ_LOG_VALS values ahead; scaling by N makes a batch log
+ * as seldom as a single value does) and record the uncovered rest in
+ * log_cnt.  A crash skips the values logged ahead, as with nextval.  The record is
  * core's own XLOG_SEQ_LOG, so core's redo replays it.
  *
  * One thing is stricter than core: before returning, we make sure the WAL
@@ -52,6 +54,9 @@
 
 /* Values logged ahead, as in sequence.c. */
 #define SEQ_LOG_VALS	32
+
+/* Longest run that logs ahead in proportion (bounds the look-ahead loop). */
+#define SEQ_LOG_RUNS_MAX	1000
 
 /* The special-space magic number of a sequence page, as in sequence.c. */
 #define SEQ_MAGIC		0x1717
@@ -192,11 +197,16 @@ sb_seq_take_run(Oid seqoid, int count, int64 *values)
 	if (!logit)
 		log -= count;
 
-	/* The state to log: SEQ_LOG_VALS values past the run, or up to the end. */
+	/*
+	 * The state to log: SEQ_LOG_VALS runs of this size past the run (so a
+	 * batch logs as seldom as nextval does), or up to the end of the range.
+	 */
 	logged = value;
 	if (logit)
 	{
-		for (log = 0; log < SEQ_LOG_VALS; log++)
+		int64		ahead = (int64) SEQ_LOG_VALS * Min(count, SEQ_LOG_RUNS_MAX);
+
+		for (log = 0; log < ahead; log++)
 		{
 			if (!params.cycle && at_end(&params, logged))
 				break;
