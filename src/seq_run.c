@@ -15,10 +15,10 @@
  * WAL follows core's protocol so that redo, replicas, pg_dump and ALTER
  * SEQUENCE see an ordinary sequence: when fewer than N values are covered by
  * the last WAL record (log_cnt), or the page was last logged before the
- * latest checkpoint, we log the state SEQ_LOG_VALS runs of N past the run
- * (nextval logs SEQ_LOG_VALS values ahead; scaling by N makes a batch log
- * as seldom as a single value does) and record the uncovered rest in
- * log_cnt.  A crash skips the values logged ahead, as with nextval.  The record is
+ * latest checkpoint, we log the state SEQ_LOG_AHEAD values per number of
+ * the run past it (scaling by N makes a batch log as seldom as a single
+ * number does), stopping at the end of the range as nextval does, and keep
+ * the uncovered rest in log_cnt.  A crash skips the values logged ahead.  The record is
  * core's own XLOG_SEQ_LOG, so core's redo replays it.
  *
  * One thing is stricter than core: before returning, we make sure the WAL
@@ -44,6 +44,7 @@
 #include "access/xloginsert.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_sequence.h"
+#include "common/int.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -52,11 +53,16 @@
 
 #include "storagebox.h"
 
-/* Values logged ahead, as in sequence.c. */
-#define SEQ_LOG_VALS	32
+/*
+ * Values logged ahead per number taken.  nextval logs 32 ahead; each WAL
+ * record of a dispenser is also a flush that callers may wait for (see
+ * above), so we log further ahead: a crash skips up to this many numbers
+ * per number of the last run, a gap and never a repeat.
+ */
+#define SEQ_LOG_AHEAD		1024
 
-/* Longest run that logs ahead in proportion (bounds the look-ahead loop). */
-#define SEQ_LOG_RUNS_MAX	1000
+/* Runs longer than this log ahead as if they were this long. */
+#define SEQ_LOG_RUNS_MAX	100
 
 /* The special-space magic number of a sequence page, as in sequence.c. */
 #define SEQ_MAGIC		0x1717
@@ -154,6 +160,27 @@ step(const SeqParams *p, int64 v, const char *seqname)
 }
 
 /*
+ * The value up to ahead steps after v without wrapping: stops at the end of
+ * the range.  *steps gets the number of steps taken.
+ */
+static int64
+advance_to_end(const SeqParams *p, int64 v, int64 ahead, int64 *steps)
+{
+	int64		room;
+	bool		overflow;
+
+	if (p->increment > 0)
+		overflow = pg_sub_s64_overflow(p->max_value, v, &room);
+	else
+		overflow = pg_sub_s64_overflow(v, p->min_value, &room);
+	if (overflow)
+		room = PG_INT64_MAX;
+	room /= (p->increment > 0 ? p->increment : -p->increment);
+	*steps = Min(room, ahead);
+	return v + *steps * p->increment;
+}
+
+/*
  * Take count >= 1 consecutive values of the sequence into values[].
  * Must not run in a read-only transaction or on a standby.
  */
@@ -198,21 +225,15 @@ sb_seq_take_run(Oid seqoid, int count, int64 *values)
 		log -= count;
 
 	/*
-	 * The state to log: SEQ_LOG_VALS runs of this size past the run (so a
-	 * batch logs as seldom as nextval does), or up to the end of the range.
+	 * The state to log: SEQ_LOG_AHEAD values per number of the run past it,
+	 * but never past the end of the range (as nextval, which does not log
+	 * across the wrap).
 	 */
 	logged = value;
 	if (logit)
-	{
-		int64		ahead = (int64) SEQ_LOG_VALS * Min(count, SEQ_LOG_RUNS_MAX);
-
-		for (log = 0; log < ahead; log++)
-		{
-			if (!params.cycle && at_end(&params, logged))
-				break;
-			logged = step(&params, logged, seqname);
-		}
-	}
+		logged = advance_to_end(&params, value,
+								(int64) SEQ_LOG_AHEAD * Min(count, SEQ_LOG_RUNS_MAX),
+								&log);
 
 	/* An xid makes commit flush the WAL and wait for synchronous standbys. */
 	if (logit && RelationNeedsWAL(rel))
