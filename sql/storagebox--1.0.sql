@@ -319,7 +319,7 @@ SELECT b.bank_name AS bank,
               (SELECT pg_catalog.count(*) FROM storagebox_data.claim c
                 WHERE c.bank_id OPERATOR(pg_catalog.=) b.bank_id
                   AND c.dedup_id IS NULL) AS handed_out
-       ) h;
+        OFFSET 0) h;            -- computed once, not once per output column
 
 REVOKE ALL ON FUNCTION storagebox_data.check_name(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.check_items(text[]) FROM PUBLIC;

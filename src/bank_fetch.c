@@ -152,10 +152,11 @@ static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
 		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
 	},
 	[PLAN_SETTLE_FILL] = {
+		/* OFFSET 0 keeps this a probe per slot, never a hash of the bank */
 		"INSERT INTO storagebox_data.claim (bank_id, slot)"
 		"SELECT $1, s FROM generate_series($2, $3) AS s"
 		" WHERE NOT EXISTS (SELECT FROM storagebox_data.claim c"
-		"                    WHERE c.bank_id = $1 AND c.slot = s)"
+		"                    WHERE c.bank_id = $1 AND c.slot = s OFFSET 0)"
 		"ON CONFLICT DO NOTHING",
 		3, {INT4OID, INT8OID, INT8OID}
 	},
