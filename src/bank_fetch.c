@@ -231,13 +231,24 @@ result_col(int n, bool *isnull)
 /*
  * Run stmt under a fresh snapshot: under READ COMMITTED one that sees every
  * commit so far, under the other levels the transaction snapshot; either
- * way it sees this transaction's own earlier claims.
+ * way it sees this transaction's own earlier claims.  While the probes
+ * before the first write run, one such snapshot serves them all
+ * (probe_snapshot_active).
  */
+static bool probe_snapshot_active = false;
+
 #define WITH_FRESH_SNAPSHOT(stmt) \
 	do { \
-		PushActiveSnapshot(GetTransactionSnapshot()); \
-		stmt; \
-		PopActiveSnapshot(); \
+		if (probe_snapshot_active) \
+		{ \
+			stmt; \
+		} \
+		else \
+		{ \
+			PushActiveSnapshot(GetTransactionSnapshot()); \
+			stmt; \
+			PopActiveSnapshot(); \
+		} \
 	} while (0)
 
 /* The item in a slot, copied into st->result_cxt; (Datum) 0 if none. */
@@ -537,6 +548,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	text	   *bank;
 	FetchState	st;
 	Datum		item;
+	bool		sold_out = false;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_id", PG_ARGISNULL(1));
@@ -550,14 +562,25 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 
 	find_bank(bank, &st);
 
+	/* the reads before any write share one snapshot */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	probe_snapshot_active = true;
+
 	/* a repeat: two index probes */
 	item = held_item(&st);
-	if (item != (Datum) 0)
-		PG_RETURN_DATUM(item);
 
 	/* sold out: two more, and one for a free slot */
-	read_bank_counts(&st);
-	if (st.settled_upto >= st.items_total && !has_free_slot(&st))
+	if (item == (Datum) 0)
+	{
+		read_bank_counts(&st);
+		sold_out = st.settled_upto >= st.items_total && !has_free_slot(&st);
+	}
+	probe_snapshot_active = false;
+	PopActiveSnapshot();
+
+	if (item != (Datum) 0)
+		PG_RETURN_DATUM(item);
+	if (sold_out)
 		PG_RETURN_NULL();
 
 	SPI_connect();
