@@ -1,0 +1,2 @@
+-- Floor for the dispenser: a plain sequence.
+SELECT nextval('bench_seq');

@@ -1,0 +1,2 @@
+-- storagebox dispenser: one number (-D disp=...).
+SELECT sb_next(:disp);
