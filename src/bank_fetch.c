@@ -489,15 +489,7 @@ find_bank(text *bank, FetchState *st)
 	bool		found;
 
 	if (bank_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = SB_NAME_MAX_BYTES + 1;
-		ctl.entrysize = sizeof(BankCacheEntry);
-		ctl.hcxt = TopMemoryContext;
-		bank_cache = hash_create("storagebox banks", 64, &ctl,
-								 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
+		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
 
 	entry = hash_search(bank_cache, name, HASH_FIND, NULL);
 	if (entry != NULL)

@@ -143,15 +143,8 @@ dispenser_sequence(text *name)
 	Oid			seqoid;
 
 	if (dispenser_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = SB_NAME_MAX_BYTES + 1;
-		ctl.entrysize = sizeof(DispenserCacheEntry);
-		ctl.hcxt = TopMemoryContext;
-		dispenser_cache = hash_create("storagebox dispensers", 16, &ctl,
-									  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
+		dispenser_cache = sb_name_cache_create("storagebox dispensers",
+											   sizeof(DispenserCacheEntry));
 
 	entry = hash_search(dispenser_cache, key, HASH_FIND, NULL);
 	if (entry != NULL)

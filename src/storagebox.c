@@ -9,6 +9,9 @@
  *	  seq_run.c		taking a contiguous run of N values from a sequence
  *	  dispenser.c	sb_next and the PEZ-style entry points on top of it
  *
+ * It also holds the one helper the per-backend name caches of bank_fetch.c
+ * and dispenser.c share.
+ *
  * storagebox.max_count bounds the batch size of sb_next().  It protects the
  * server (one call builds an array of that many numbers), so only a
  * superuser, or a role granted SET on it, may change it (PGC_SUSET).
@@ -19,6 +22,8 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "storagebox.h"
 
@@ -48,4 +53,19 @@ _PG_init(void)
 #else
 	EmitWarningsOnPlaceholders("storagebox");
 #endif
+}
+
+/*
+ * A backend-lifetime hash table keyed by a bank or dispenser name (a C
+ * string of at most SB_NAME_MAX_BYTES bytes, the first field of the entry).
+ */
+HTAB *
+sb_name_cache_create(const char *tabname, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = SB_NAME_MAX_BYTES + 1;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = TopMemoryContext;
+	return hash_create(tabname, 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 }
