@@ -76,6 +76,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/snapshot.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -310,6 +311,30 @@ read_bank_counts(FetchState *st)
 			st->settled_upto = DatumGetInt64(value));
 }
 
+/*
+ * Wait until no other transaction is in the middle of claiming dedup_id in
+ * the scope.  Called before taking a free row, so that we never hold a free
+ * row locked while we wait for another claimer of our dedup_id: that claimer
+ * may itself be waiting for the free row (a deadlock).
+ */
+static void
+wait_for_other_claimers(FetchState *st)
+{
+	SbProbeKey	keys[2] = {{F_INT4EQ, st->scope_id}, {F_TEXTEQ, st->dedup_id}};
+
+	for (;;)
+	{
+		SnapshotData dirty;
+
+		InitDirtySnapshot(dirty);
+		if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
+					  &dirty, 0, NULL, NULL, NULL) ||
+			!TransactionIdIsValid(dirty.xmin))
+			return;
+		XactLockTableWait(dirty.xmin, NULL, NULL, XLTW_None);
+	}
+}
+
 /* Whether the bank has a free claim row (a released or recovered slot). */
 static bool
 has_free_slot(FetchState *st)
@@ -377,6 +402,11 @@ claim_free_slot(FetchState *st)
 		Datum		held;
 
 		CHECK_FOR_INTERRUPTS();
+
+		wait_for_other_claimers(st);
+		held = held_item(st);
+		if (held != (Datum) 0)
+			return held;
 
 		if (run_plan(PLAN_FREE_SKIP, bank_args) == 0 &&
 			run_plan(PLAN_FREE_WAIT, bank_args) == 0)
