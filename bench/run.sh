@@ -11,7 +11,7 @@
 # Usage: bench/run.sh [--quick | --smoke] [--existing] [--port N] [--keep] [--log FILE]
 #
 #   (default)   full run: 1,000,000-item banks, 30 s per pgbench run,
-#               10,000,000-item bank for the stats figure (about 30 minutes)
+#               10,000,000-item bank for the stats figure (about 55 minutes)
 #   --quick     10 s runs, smaller banks (sizes are printed in the table)
 #   --smoke     a few seconds in all, tiny banks: proves that every script
 #               still runs; exits non-zero if any of them fails and asserts
