@@ -402,4 +402,17 @@ sub summary
 		"violations=$result->{violations}");
 }
 
+# Check the parsed client logs against a database, print the figures as one
+# "# name: ..." line (with number_repeats) and any violation messages, and
+# return the result.  $query runs one SQL query and returns psql output.
+sub check_and_report
+{
+	my ($name, $query, $events) = @_;
+	my $result = check(query => $query, events => $events);
+	Test::More::diag("$name: " . summary($result)
+		  . " number_repeats=" . ($result->{counts}{number_repeats} // 0));
+	Test::More::diag($_) for @{ $result->{messages} };
+	return $result;
+}
+
 1;

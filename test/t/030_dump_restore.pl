@@ -63,12 +63,8 @@ is($res->{failed} + length($res->{stderr}), 0, 'load after the restore ran clean
 push @logs, @{ $res->{logs} };
 
 my ($events) = StorageboxCheck::parse_logs(@logs);
-my $result = StorageboxCheck::check(
-	query  => sub { $node->safe_psql('restored', $_[0]) },
-	events => $events);
-diag("030_dump_restore: " . StorageboxCheck::summary($result)
-	  . " number_repeats=" . ($result->{counts}{number_repeats} // 0));
-diag($_) for @{ $result->{messages} };
+my $result = StorageboxCheck::check_and_report('030_dump_restore',
+	sub { $node->safe_psql('restored', $_[0]) }, $events);
 is($result->{violations}, 0, 'checker over both loads: violations=0');
 
 $node->stop;

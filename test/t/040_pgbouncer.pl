@@ -104,12 +104,8 @@ $bouncer->kill_kill;
 
 my ($events, $incomplete) = StorageboxCheck::parse_logs(@{ $res->{logs} });
 is($incomplete, 0, 'every client log is complete');
-my $result = StorageboxCheck::check(
-	query  => sub { $node->safe_psql('postgres', $_[0]) },
-	events => $events);
-diag("040_pgbouncer: " . StorageboxCheck::summary($result)
-	  . " number_repeats=" . ($result->{counts}{number_repeats} // 0));
-diag($_) for @{ $result->{messages} };
+my $result = StorageboxCheck::check_and_report('040_pgbouncer',
+	sub { $node->safe_psql('postgres', $_[0]) }, $events);
 cmp_ok($result->{counts}{fetch_calls}, '>=', $calls, "at least $calls fetch calls logged");
 is($result->{violations}, 0, 'checker: violations=0');
 

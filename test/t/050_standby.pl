@@ -97,12 +97,8 @@ is($res->{failed} + length($res->{stderr}), 0, 'load on the promoted standby ran
 push @logs, @{ $res->{logs} };
 
 my ($events) = StorageboxCheck::parse_logs(@logs);
-my $result = StorageboxCheck::check(
-	query  => sub { $standby->safe_psql('postgres', $_[0]) },
-	events => $events);
-diag("050_standby: " . StorageboxCheck::summary($result)
-	  . " number_repeats=" . ($result->{counts}{number_repeats} // 0));
-diag($_) for @{ $result->{messages} };
+my $result = StorageboxCheck::check_and_report('050_standby',
+	sub { $standby->safe_psql('postgres', $_[0]) }, $events);
 is($result->{violations}, 0, 'checker over primary and promoted standby: violations=0');
 
 $standby->stop;
