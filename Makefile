@@ -7,6 +7,7 @@ OBJS = \
 	src/storagebox.o \
 	src/args.o \
 	src/bank_probe.o \
+	src/bank_claim.o \
 	src/bank_fetch.o \
 	src/bank_load.o \
 	src/seq_run.o \

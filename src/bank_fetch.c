@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * bank_fetch.c
- *	  sb_fetch_item(bank, dedup_id): hand each dedup_id exactly one item.
+ *	  sb_fetch_item(bank, dedup_id): hand each dedup_id exactly one item,
+ *	  and the lock protocol that keeps fetches from waiting on strangers.
  *
  * Design
  * ------
@@ -11,290 +12,250 @@
  * dedup_id).  Two unique indexes carry the guarantees: the primary key
  * (bank_id, slot) means no item is ever held twice, and (scope_id, dedup_id)
  * means a dedup_id holds at most one item per scope.  Whatever the code
- * below gets wrong about timing, those indexes arbitrate.
+ * below gets wrong about timing, those indexes arbitrate.  A claim row with
+ * NULL scope_id and dedup_id is a released item (sb_release).
  *
- * Fast path.  A repeat is two unique-index probes (bank_probe.c), no SQL.
- * A new claim takes a fresh slot from a per-bank sequence (the cursor),
- * without any lock or queueing, and is one INSERT ... ON CONFLICT DO
- * NOTHING through SPI.  The bank's identity (id, scope, cursor) is cached
- * per backend by name and revalidated on every call against the cursor,
- * which sb_drop_bank drops.  A fetch never looks at slots already handed out,
- * so it costs the same on a full bank and a nearly empty one, and dead
- * tuples left behind by an old snapshot are never walked past (the classic
- * SKIP LOCKED queue slows down in both cases).
+ * Where a new item comes from, in order:
+ *  1. The cursor, a per-bank sequence: each fetcher takes a fresh slot
+ *	   without queueing.  A fetch never looks at slots already handed out, so
+ *	   it costs the same on a full bank and a nearly empty one.
+ *  2. Holes behind the cursor: slots whose fetch rolled back, lost a race
+ *	   for its dedup_id, or was skipped by a crash.  They have no claim row.
+ *  3. Released items: free claim rows.
+ * Holes and released items are handed out once the cursor has run past the
+ * end of the bank (the "slow path"), or, for holes that a fast-path survey
+ * noticed, by the next fetch of the same backend.
  *
- * Holes.  The cursor is not transactional: a fetch that rolls back, or loses
- * a race for the same dedup_id, leaves its slot without a claim behind the
- * cursor, and a crash can skip cursor values.  The "settle" step finds such
- * holes and inserts a free claim row (scope_id and dedup_id NULL) for each,
- * then raises the watermark, the bank's largest bank_progress.settled_upto:
- * every slot up to it has a claim row.  The watermark is raised by
- * inserting a row, never by updating one, so a snapshot held open for a
- * long time leaves no chain of row versions for the fetch path to walk.
- * sb_release turns a held claim into a free one.  Free rows are handed out
- * once the cursor has run past the end of the bank.
+ * The watermark, the bank's largest bank_progress.settled_upto, says that
+ * every slot up to it has a committed claim row.  Committed claim rows are
+ * never deleted (a release or a re-claim updates them), so a watermark once
+ * true stays true.  It is raised after reading, never by waiting: a survey
+ * walks the claim rows above it under a dirty snapshot and stops at the
+ * first slot that has no committed row.  Every SETTLE_EVERY slots the fast
+ * path surveys up to SETTLE_MARGIN behind its slot; the slow path surveys up
+ * to the end of the bank.  sb_banks counts only claims above the watermark.
  *
- * Settling runs (a) every SETTLE_EVERY slots on the fast path, a good margin
- * behind the cursor and only if no other session is settling,
- * and (b) on the slow path once the cursor is exhausted, up to the end of
- * the bank.  Inserting a free row for a slot that an uncommitted fetch is
- * claiming waits for that fetch: if it commits the slot is taken, if it
- * rolls back the slot is free.  This is what makes "sold out" true: a fetch
- * waits for uncommitted holders of the last items instead of answering NULL
- * for an item that may come back.
+ * Lock protocol
+ * -------------
+ * Waits a fetch may make, and nothing else:
+ *  (a) for another transaction that is claiming the same dedup_id in the
+ *	    scope (the unique key would make it wait anyway; if that transaction
+ *	    commits, its item is the answer, and if it rolls back we claim);
+ *  (b) for another transaction that holds one of the bank's remaining items
+ *	    uncommitted, when nothing else is left, so that NULL ("sold out") is
+ *	    not answered for an item that may come back.  Only a transaction
+ *	    that holds no uncommitted claim of its own makes this wait
+ *	    (xact_has_claims); a transaction that does gets NULL instead.
+ * Everything else is taken without waiting: the cursor (a sequence), empty
+ * slots (conditional slot locks, bank_claim.c), released items (FOR UPDATE
+ * SKIP LOCKED), the watermark (a non-unique insert, SKIP LOCKED pruning),
+ * and all reads (direct index probes, dirty-snapshot surveys).
  *
- * Counting.  Because every slot up to settled_upto has a claim row, the
- * sb_banks view counts only claims past the watermark and free claims, both
- * small whatever the size of the bank.
+ * Why this cannot deadlock for distinct dedup_ids: a wait-for cycle needs
+ * every member to be waited on, and both kinds of wait are for a
+ * transaction with an uncommitted claim.  A transaction with an uncommitted
+ * claim never makes wait (b), so every edge of a cycle is a wait (a): each
+ * member waits for a dedup_id that the next one claimed.  Transactions that
+ * share no dedup_id have no such edge, and transactions that take shared
+ * dedup_ids in one order cannot close the cycle (each member would have to
+ * hold a dedup_id ordered after the one it waits for).  What remains is the
+ * deadlock of any unique key: two transactions taking the same two
+ * dedup_ids in opposite orders.
  *
- * Locking
- * -------
- * The fast path takes no row lock at all: RowExclusiveLock on the cursor
- * sequence (held to end of transaction, like nextval; sb_drop_bank's DROP
- * SEQUENCE waits on it) and the index tuple locks of the claim insert.
- * Settling holds ShareUpdateExclusiveLock on the cursor (the settle lock,
- * which conflicts only with itself among the modes used here) until end of
- * transaction, so one session settles a bank at a time; the fast path tries
- * it conditionally and skips settling when it is taken.
- * Taking a free row locks it FOR UPDATE SKIP LOCKED, and only if every free
- * row is locked by another fetch does it wait for one.
+ * Lock order within one fetch: RowExclusiveLock on the cursor (held to the
+ * end of the transaction; sb_drop_bank's DROP waits for it), then at most
+ * one slot lock at a time, released before the fetch returns; no wait is
+ * ever made while holding a slot lock, except wait (a) inside the claim
+ * INSERT.
  *
- * Isolation.  Under READ COMMITTED every statement sees the latest commits.
- * Under REPEATABLE READ and SERIALIZABLE, a conflict with a claim committed
- * after the snapshot raises the ordinary serialization failure (40001); the
- * fast-path settle is skipped there because its snapshot may be stale.
+ * Isolation
+ * ---------
+ * Under READ COMMITTED every look takes a fresh snapshot.  Under REPEATABLE
+ * READ and SERIALIZABLE the looks use the transaction snapshot, a conflict
+ * with a claim committed after it raises the ordinary serialization failure
+ * (40001), and the fast path does not raise the watermark.
+ *
+ * Errors inside the internal statements reach the caller with this
+ * function's context line, never with the statement's text.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "utils/snapshot.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "bank_claim.h"
 #include "bank_probe.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
 
-/*
- * The settle lock: ShareUpdateExclusiveLock on the bank's cursor conflicts
- * with itself, not with the RowExclusiveLock fetchers hold on it.
- */
-#define SETTLE_LOCK		ShareUpdateExclusiveLock
-
-/* Fast-path settle: every SETTLE_EVERY slots, up to SETTLE_MARGIN behind. */
+/* Fast-path survey: every SETTLE_EVERY slots, up to SETTLE_MARGIN behind. */
 #define SETTLE_EVERY	256
 #define SETTLE_MARGIN	256
 
-/* What one fetch knows about its bank. */
-typedef struct FetchState
-{
-	Datum		bank_id;		/* int4 */
-	Datum		scope_id;		/* int4 */
-	Datum		dedup_id;		/* text */
-	Oid			cursor_seq;
-	int64		items_total;
-	int64		settled_upto;
-	MemoryContext result_cxt;	/* where the returned item is allocated */
-} FetchState;
+/* Holes a survey hands on, at most. */
+#define MAX_GAPS		16
 
-/* Per-backend cache of bank identities, by name. */
+/* How long a fetch sleeps before it looks again at a row locked in passing. */
+#define RELOOK_USEC		1000L
+
+/* Per-backend cache of bank identities, by name, and what we saw of them. */
 typedef struct BankCacheEntry
 {
 	char		name[SB_NAME_MAX_BYTES + 1];	/* hash key */
 	int32		bank_id;
 	int32		scope_id;
 	Oid			cursor_seq;
+	/* holes seen behind the cursor by a fast-path survey, to claim next */
+	int			nholes;
+	int64		holes[MAX_GAPS];
+	/* the in-flight transaction that stopped the last fast-path survey */
+	TransactionId survey_blocker;
+	/* how far the last fast-path survey looked */
+	int64		survey_upto;
 } BankCacheEntry;
 
 static HTAB *bank_cache = NULL;
 
-typedef enum FetchPlan
+/* What one fetch knows about its bank. */
+typedef struct FetchState
 {
-	PLAN_CLAIM,
-	PLAN_SETTLE_FILL,
-	PLAN_SETTLE_MARK,
-	PLAN_FREE_SKIP,
-	PLAN_FREE_WAIT,
-	PLAN_FREE_CLAIM,
-	PLAN_FREE_RESTORE,
-	NUM_FETCH_PLANS
-} FetchPlan;
+	BankCacheEntry *bank;
+	int32		bank_id;
+	int32		scope_id;
+	Datum		dedup_id;		/* text */
+	int64		items_total;
+	int64		settled_upto;	/* the watermark */
+	MemoryContext result_cxt;	/* where the returned item is allocated */
+} FetchState;
 
-typedef struct PlanSpec
+/* What a survey of slots found. */
+typedef struct SlotSurvey
 {
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[4];
-} PlanSpec;
+	int64		settled;		/* every slot up to here has a committed row */
+	TransactionId blocker;		/* in flight at settled + 1, if that stopped it */
+	int			ngaps;			/* slots without any row */
+	int64		gaps[MAX_GAPS];
+	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
+	TransactionId pending;		/* another transaction claiming one of them */
+} SlotSurvey;
 
 /*
- * Every query the fetch runs.  The function runs with search_path pinned to
- * pg_catalog, so the operators resolve there; tables are schema-qualified.
+ * Whether the current transaction has made a claim (wait (b) above is only
+ * for transactions that have not).  Reset at the end of the top-level
+ * transaction; a claim rolled back with a subtransaction still counts,
+ * which only ever means answering NULL instead of waiting.
  */
-static const PlanSpec plan_specs[NUM_FETCH_PLANS] = {
-	[PLAN_CLAIM] = {
-		"INSERT INTO storagebox_data.claim (bank_id, slot, scope_id, dedup_id)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
-	},
-	[PLAN_SETTLE_FILL] = {
-		/* OFFSET 0 keeps this a probe per slot, never a hash of the bank */
-		"INSERT INTO storagebox_data.claim (bank_id, slot)"
-		"SELECT $1, s FROM generate_series($2, $3) AS s"
-		" WHERE NOT EXISTS (SELECT FROM storagebox_data.claim c"
-		"                    WHERE c.bank_id = $1 AND c.slot = s OFFSET 0)"
-		"ON CONFLICT DO NOTHING",
-		3, {INT4OID, INT8OID, INT8OID}
-	},
-	[PLAN_SETTLE_MARK] = {
-		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
-		"              WHERE bank_id = $1 AND settled_upto < $2)"
-		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto)"
-		" VALUES ($1, $2) ON CONFLICT DO NOTHING",
-		2, {INT4OID, INT8OID}
-	},
-	[PLAN_FREE_SKIP] = {
-		"SELECT slot FROM storagebox_data.claim"
-		" WHERE bank_id = $1 AND dedup_id IS NULL"
-		" ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED",
-		1, {INT4OID}
-	},
-	[PLAN_FREE_WAIT] = {
-		"SELECT slot FROM storagebox_data.claim"
-		" WHERE bank_id = $1 AND dedup_id IS NULL"
-		" ORDER BY slot LIMIT 1 FOR UPDATE",
-		1, {INT4OID}
-	},
-	[PLAN_FREE_CLAIM] = {
-		"WITH d AS (DELETE FROM storagebox_data.claim"
-		"            WHERE bank_id = $1 AND slot = $2 RETURNING bank_id, slot)"
-		"INSERT INTO storagebox_data.claim (bank_id, slot, scope_id, dedup_id)"
-		"SELECT bank_id, slot, $3, $4 FROM d ON CONFLICT DO NOTHING RETURNING slot",
-		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
-	},
-	[PLAN_FREE_RESTORE] = {
-		"INSERT INTO storagebox_data.claim (bank_id, slot) VALUES ($1, $2)",
-		2, {INT4OID, INT8OID}
-	},
-};
+static bool xact_has_claims = false;
+static bool xact_callback_registered = false;
 
-static SPIPlanPtr plans[NUM_FETCH_PLANS];
-
-/* Prepare (once per backend) and run one of the plans; returns SPI_processed. */
-static uint64
-run_plan(FetchPlan which, Datum *args)
+static void
+reset_claims_at_xact_end(XactEvent event, void *arg)
 {
-	int			rc;
-
-	if (plans[which] == NULL)
+	switch (event)
 	{
-		const PlanSpec *spec = &plan_specs[which];
-		SPIPlanPtr	plan = SPI_prepare(spec->sql, spec->nargs,
-									   (Oid *) spec->argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for storagebox plan %d: %s",
-				 (int) which, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed for storagebox plan %d", (int) which);
-		plans[which] = plan;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			xact_has_claims = false;
+			break;
+		default:
+			break;
 	}
-
-	rc = SPI_execute_plan(plans[which], args, NULL, false, 0);
-	if (rc < 0)
-		elog(ERROR, "storagebox plan %d failed: %s",
-			 (int) which, SPI_result_code_string(rc));
-	return SPI_processed;
 }
 
-/* Column n (1-based) of the first result row; *isnull tells NULL. */
-static Datum
-result_col(int n, bool *isnull)
+static void
+note_claim(void)
 {
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, n, isnull);
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(reset_claims_at_xact_end, NULL);
+		xact_callback_registered = true;
+	}
+	xact_has_claims = true;
 }
 
 /*
- * Run stmt under a fresh snapshot: under READ COMMITTED one that sees every
- * commit so far, under the other levels the transaction snapshot; either
- * way it sees this transaction's own earlier claims.  While the probes
- * before the first write run, one such snapshot serves them all
- * (probe_snapshot_active).
+ * A look at the bank: a snapshot that, under READ COMMITTED, sees every
+ * commit so far (under the other levels, the transaction snapshot).  It
+ * sees this transaction's own earlier claims.  Every look_begin is paired
+ * with look_end; an error in between is cleaned up by the transaction abort.
  */
-static bool probe_snapshot_active = false;
-
-#define WITH_FRESH_SNAPSHOT(stmt) \
-	do { \
-		if (probe_snapshot_active) \
-		{ \
-			stmt; \
-		} \
-		else \
-		{ \
-			PushActiveSnapshot(GetTransactionSnapshot()); \
-			stmt; \
-			PopActiveSnapshot(); \
-		} \
-	} while (0)
-
-/* The item in a slot, copied into st->result_cxt; (Datum) 0 if none. */
-static Datum
-item_in_slot(FetchState *st, Datum bank_id, Datum slot)
+static Snapshot
+look_begin(void)
 {
-	SbProbeKey	keys[2] = {{F_INT4EQ, bank_id}, {F_INT8EQ, slot}};
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return GetActiveSnapshot();
+}
+
+static void
+look_end(void)
+{
+	PopActiveSnapshot();
+}
+
+/* The item in a slot, copied into st->result_cxt. */
+static Datum
+item_in_slot(FetchState *st, int64 slot)
+{
+	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->bank_id)},
+	{F_INT8EQ, Int64GetDatum(slot)}};
 	AttrNumber	att = Anum_item_item;
 	Datum		item = (Datum) 0;
 	bool		isnull;
 	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+	Snapshot	snap = look_begin();
 
-	WITH_FRESH_SNAPSHOT(
-		if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, ForwardScanDirection,
-					  GetActiveSnapshot(), 1, &att, &item, &isnull))
-			item = (Datum) 0);
+	if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, ForwardScanDirection,
+				  snap, 1, &att, &item, &isnull))
+		elog(ERROR, "storagebox bank %d has no item in slot " INT64_FORMAT,
+			 st->bank_id, slot);
+	look_end();
 	MemoryContextSwitchTo(old);
 	return item;
 }
 
-/* The item dedup_id holds in the scope, or (Datum) 0. */
+/* The item dedup_id holds in the scope as snap sees it, or (Datum) 0. */
 static Datum
-held_item(FetchState *st)
+held_item(FetchState *st, Snapshot snap)
 {
-	SbProbeKey	keys[2] = {{F_INT4EQ, st->scope_id}, {F_TEXTEQ, st->dedup_id}};
+	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->scope_id)},
+	{F_TEXTEQ, st->dedup_id}};
 	AttrNumber	atts[2] = {Anum_claim_bank_id, Anum_claim_slot};
 	Datum		claim[2];
 	bool		isnull[2];
-	bool		found;
+	FetchState	holder;
 
-	WITH_FRESH_SNAPSHOT(
-		found = sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
-						 ForwardScanDirection, GetActiveSnapshot(),
-						 2, atts, claim, isnull));
-	return found ? item_in_slot(st, claim[0], claim[1]) : (Datum) 0;
+	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
+				  snap, 2, atts, claim, isnull))
+		return (Datum) 0;
+	holder = *st;				/* the item may be in another bank of the scope */
+	holder.bank_id = DatumGetInt32(claim[0]);
+	return item_in_slot(&holder, DatumGetInt64(claim[1]));
 }
 
-/*
- * Read items_total and the watermark (the largest settled_upto: the first
- * entry of a backward probe) of the bank.
- */
+/* Read items_total and the watermark of the bank as snap sees them. */
 static void
-read_bank_counts(FetchState *st)
+read_bank_counts(FetchState *st, Snapshot snap)
 {
-	SbProbeKey	key = {F_INT4EQ, st->bank_id};
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
 	AttrNumber	total_att = Anum_bank_items_total;
 	AttrNumber	settled_att = Anum_progress_settled;
 	Datum		value;
@@ -302,187 +263,513 @@ read_bank_counts(FetchState *st)
 
 	st->items_total = 0;
 	st->settled_upto = 0;
-	WITH_FRESH_SNAPSHOT(
-		if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
-					 GetActiveSnapshot(), 1, &total_att, &value, &isnull))
-			st->items_total = DatumGetInt64(value);
-		if (sb_probe(SB_PROGRESS, SB_PROGRESS_PKEY, 1, &key, BackwardScanDirection,
-					 GetActiveSnapshot(), 1, &settled_att, &value, &isnull))
-			st->settled_upto = DatumGetInt64(value));
+	if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
+				 snap, 1, &total_att, &value, &isnull))
+		st->items_total = DatumGetInt64(value);
+	if (sb_probe(SB_PROGRESS, SB_PROGRESS_UPTO, 1, &key, BackwardScanDirection,
+				 snap, 1, &settled_att, &value, &isnull))
+		st->settled_upto = DatumGetInt64(value);
 }
 
-/*
- * Wait until no other transaction is in the middle of claiming dedup_id in
- * the scope.  Called before taking a free row, so that we never hold a free
- * row locked while we wait for another claimer of our dedup_id: that claimer
- * may itself be waiting for the free row (a deadlock).
- */
-static void
-wait_for_other_claimers(FetchState *st)
-{
-	SbProbeKey	keys[2] = {{F_INT4EQ, st->scope_id}, {F_TEXTEQ, st->dedup_id}};
-
-	for (;;)
-	{
-		SnapshotData dirty;
-
-		InitDirtySnapshot(dirty);
-		if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
-					  &dirty, 0, NULL, NULL, NULL) ||
-			!TransactionIdIsValid(dirty.xmin))
-			return;
-		XactLockTableWait(dirty.xmin, NULL, NULL, XLTW_None);
-	}
-}
-
-/* Whether the bank has a free claim row (a released or recovered slot). */
+/* Whether snap sees a released item in the bank. */
 static bool
-has_free_slot(FetchState *st)
+has_released_item(FetchState *st, Snapshot snap)
 {
-	SbProbeKey	key = {F_INT4EQ, st->bank_id};
-	bool		found;
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
 
-	WITH_FRESH_SNAPSHOT(
-		found = sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, ForwardScanDirection,
-						 GetActiveSnapshot(), 0, NULL, NULL, NULL));
-	return found;
+	return sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, ForwardScanDirection,
+					snap, 0, NULL, NULL, NULL);
 }
 
 /*
- * Insert free claim rows for the holes in slots (settled_upto, upto] and
- * raise the watermark to upto.  Caller holds the settle lock and has read
- * st->settled_upto after taking it.  Waits for uncommitted claims in range.
- */
-static void
-settle(FetchState *st, int64 upto)
-{
-	Datum		fill[3] = {st->bank_id, Int64GetDatum(st->settled_upto + 1),
-	Int64GetDatum(upto)};
-	Datum		mark[2] = {st->bank_id, Int64GetDatum(upto)};
-
-	if (upto <= st->settled_upto)
-		return;
-	run_plan(PLAN_SETTLE_FILL, fill);
-	run_plan(PLAN_SETTLE_MARK, mark);
-	st->settled_upto = upto;
-}
-
-/*
- * Fast-path settle behind slot: only under READ COMMITTED (the statement
- * snapshot is fresh) and only if no other session is settling this bank.
- */
-static void
-maybe_settle_behind(FetchState *st, int64 slot)
-{
-	if (slot % SETTLE_EVERY != 0 || slot <= SETTLE_MARGIN ||
-		IsolationUsesXactSnapshot())
-		return;
-	if (!ConditionalLockRelationOid(st->cursor_seq, SETTLE_LOCK))
-		return;					/* someone else is settling */
-	read_bank_counts(st);
-	settle(st, Min(slot - SETTLE_MARGIN, st->items_total));
-}
-
-/*
- * Hand out a free claim row (released or recovered slot).  Returns the item,
- * or (Datum) 0 when there is none left.  Waits for a free row locked by
- * another fetch rather than report "none left" while it may come back.
+ * A fresh look: the item dedup_id holds, if any; otherwise refresh the
+ * bank's counts and return (Datum) 0.
  */
 static Datum
-claim_free_slot(FetchState *st)
+look_again(FetchState *st)
 {
-	Datum		bank_args[1] = {st->bank_id};
+	Snapshot	snap = look_begin();
+	Datum		item = held_item(st, snap);
+
+	if (item == (Datum) 0)
+		read_bank_counts(st, snap);
+	look_end();
+	return item;
+}
+
+/*
+ * Our dedup_id was claimed by another transaction while we tried to claim
+ * it: its item, or (Datum) 0 if it is gone again (rolled back or released)
+ * and the caller should try again.  Under REPEATABLE READ and SERIALIZABLE
+ * a claim our snapshot cannot see is a serialization failure.
+ */
+static Datum
+after_dedup_conflict(FetchState *st)
+{
+	Datum		item = look_again(st);
+
+	if (item == (Datum) 0 && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent claim for the same dedup_id"),
+				 errhint("Retry the transaction.")));
+	return item;
+}
+
+/*
+ * Wait (a): if another transaction is in the middle of claiming dedup_id in
+ * the scope, wait for it to end and return true.
+ */
+static bool
+waited_for_same_dedup_id(FetchState *st)
+{
+	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->scope_id)},
+	{F_TEXTEQ, st->dedup_id}};
+	SnapshotData dirty;
+
+	InitDirtySnapshot(dirty);
+	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
+				  &dirty, 0, NULL, NULL, NULL) ||
+		!TransactionIdIsValid(dirty.xmin))
+		return false;
+	XactLockTableWait(dirty.xmin, NULL, NULL, XLTW_None);
+	return true;
+}
+
+/*
+ * Survey slots [from, to] of the bank under a dirty snapshot, without
+ * waiting: how far the committed prefix reaches, the first MAX_GAPS slots
+ * that have no row at all, and one transaction (if any) that is claiming a
+ * slot in the range.  Stops early once MAX_GAPS gaps are found.
+ */
+static void
+survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
+{
+	SbClaimScan cs;
+	SbClaimVersion v;
+	int64		next = from;	/* lowest slot not yet seen */
+	bool		in_prefix = true;
+	bool		have_slot = false;
+	int64		cur = 0;
+	bool		cur_committed = false;
+	TransactionId cur_inflight = InvalidTransactionId;
+
+	sv->settled = from - 1;
+	sv->blocker = InvalidTransactionId;
+	sv->ngaps = 0;
+	sv->truncated = false;
+	sv->pending = InvalidTransactionId;
+	if (to < from)
+		return;
+
+#define CLOSE_SLOT() \
+	do { \
+		if (have_slot && in_prefix) \
+		{ \
+			if (cur_committed) \
+				sv->settled = cur; \
+			else \
+			{ \
+				in_prefix = false; \
+				sv->blocker = cur_inflight; \
+			} \
+		} \
+	} while (0)
+
+#define ADD_GAPS(upto) \
+	do { \
+		for (; next < (upto) && sv->ngaps < MAX_GAPS; next++) \
+		{ \
+			sv->gaps[sv->ngaps++] = next; \
+			in_prefix = false; \
+		} \
+		if (next < (upto)) \
+			sv->truncated = true; \
+	} while (0)
+
+	sb_claim_scan_begin(&cs, SB_CLAIM_PKEY, bank_id, from);
+	while (!sv->truncated && sb_claim_scan_next(&cs, &v) && v.slot <= to)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!have_slot || v.slot != cur)
+		{
+			CLOSE_SLOT();
+			ADD_GAPS(v.slot);
+			if (sv->truncated)
+				break;
+			have_slot = true;
+			cur = v.slot;
+			next = cur + 1;
+			cur_committed = false;
+			cur_inflight = InvalidTransactionId;
+		}
+		/*
+		 * Our own uncommitted claims count as committed: the watermark row
+		 * goes into the same (sub)transaction, so it can only ever commit
+		 * together with them.
+		 */
+		if (v.own || !TransactionIdIsValid(v.inserting))
+			cur_committed = true;
+		if (TransactionIdIsValid(v.inserting))
+		{
+			cur_inflight = v.inserting;
+			/* a claim in flight; a release in flight is not waited for */
+			if (!v.free && !TransactionIdIsValid(sv->pending))
+				sv->pending = v.inserting;
+		}
+	}
+	sb_claim_scan_end(&cs);
+	if (!sv->truncated)
+	{
+		CLOSE_SLOT();
+		ADD_GAPS(to + 1);
+	}
+
+#undef CLOSE_SLOT
+#undef ADD_GAPS
+}
+
+/*
+ * Survey the released items: a transaction claiming one of them, if any,
+ * and whether one is committed free but was locked in passing (somebody's
+ * claim is between its row lock and its update).
+ */
+static void
+survey_released(int32 bank_id, TransactionId *pending, bool *relook)
+{
+	SbClaimScan cs;
+	SbClaimVersion v;
+
+	*pending = InvalidTransactionId;
+	*relook = false;
+	sb_claim_scan_begin(&cs, SB_CLAIM_FREE, bank_id, 0);
+	while (sb_claim_scan_next(&cs, &v))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!v.free || v.own)
+			continue;
+		if (TransactionIdIsValid(v.deleting))
+		{
+			*pending = v.deleting;
+			break;
+		}
+		if (!TransactionIdIsValid(v.inserting))
+			*relook = true;
+	}
+	sb_claim_scan_end(&cs);
+}
+
+/* Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot. */
+static SbClaimResult
+claim_slot(FetchState *st, int64 slot)
+{
+	SbClaimResult r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id,
+										  st->dedup_id);
+
+	if (r == SB_CLAIMED)
+		note_claim();
+	return r;
+}
+
+/*
+ * Survey from the watermark up to upto (at most the end of the bank): raise
+ * the watermark over what has been committed, and keep the holes found for
+ * this backend's next fetches.
+ */
+static void
+survey_up_to(FetchState *st, int64 upto)
+{
+	SlotSurvey	sv;
+	Snapshot	snap;
+
+	snap = look_begin();
+	read_bank_counts(st, snap);
+	look_end();
+	upto = Min(upto, st->items_total);
+	if (upto <= st->settled_upto)
+		return;
+
+	survey_slots(st->bank_id, st->settled_upto + 1, upto, &sv);
+	if (sv.settled > st->settled_upto)
+		sb_raise_watermark(st->bank_id, sv.settled);
+	st->bank->survey_blocker = sv.blocker;
+	st->bank->survey_upto = upto;
+	st->bank->nholes = sv.ngaps;
+	memcpy(st->bank->holes, sv.gaps, sizeof(int64) * sv.ngaps);
+}
+
+/*
+ * Fast-path survey behind slot, every SETTLE_EVERY slots, or again once
+ * this backend has claimed the last hole the previous survey found.  Only
+ * under READ COMMITTED, and skipped while the transaction that stopped the
+ * last survey is still in flight.
+ */
+static void
+survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
+{
+	int64		upto;
+
+	if (IsolationUsesXactSnapshot())
+		return;
+	if (claimed_last_hole)
+		upto = st->bank->survey_upto;
+	else if (slot % SETTLE_EVERY == 0 && slot > SETTLE_MARGIN)
+		upto = slot - SETTLE_MARGIN;
+	else
+		return;
+	if (TransactionIdIsValid(st->bank->survey_blocker) &&
+		TransactionIdIsInProgress(st->bank->survey_blocker))
+		return;
+	survey_up_to(st, upto);
+}
+
+/*
+ * Claim a hole that an earlier survey of this backend found, if one is
+ * still empty.  Returns the slot, or 0.  *dedup_taken as for claim_slot.
+ */
+static int64
+claim_known_hole(FetchState *st, bool *dedup_taken)
+{
+	*dedup_taken = false;
+	while (st->bank->nholes > 0)
+	{
+		int64		slot = st->bank->holes[--st->bank->nholes];
+
+		if (slot > st->items_total)
+			continue;
+		switch (claim_slot(st, slot))
+		{
+			case SB_CLAIMED:
+				return slot;
+			case SB_DEDUP_TAKEN:
+				*dedup_taken = true;
+				return 0;
+			case SB_SLOT_TAKEN:
+				break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The slow path: the cursor has run past the end of the bank.  Hand out a
+ * released item or a hole; if every remaining item is held by another
+ * transaction uncommitted, make wait (b) when allowed and look again.
+ * Returns the item, or (Datum) 0 when the bank is sold out.
+ */
+static Datum
+fetch_leftover(FetchState *st)
+{
+	int64		from = 0;		/* where the next survey of holes starts */
 
 	for (;;)
 	{
-		bool		isnull;
-		Datum		slot;
-		Datum		claim[4];
-		Datum		slot_args[2];
-		Datum		held;
+		Datum		item;
+		SlotSurvey	sv;
+		TransactionId pending;
+		bool		relook = false;
+		bool		dedup_taken;
+		int64		slot;
+		Snapshot	snap;
+		bool		released;
 
 		CHECK_FOR_INTERRUPTS();
 
-		wait_for_other_claimers(st);
-		held = held_item(st);
-		if (held != (Datum) 0)
-			return held;
+		if (waited_for_same_dedup_id(st))
+		{
+			from = 0;
+			if ((item = look_again(st)) != (Datum) 0)
+				return item;
+		}
 
-		if (run_plan(PLAN_FREE_SKIP, bank_args) == 0 &&
-			run_plan(PLAN_FREE_WAIT, bank_args) == 0)
-			return (Datum) 0;
-		slot = result_col(1, &isnull);
+		/* released items first: they wait longest */
+		snap = look_begin();
+		released = has_released_item(st, snap);
+		look_end();
+		if (released)
+		{
+			slot = sb_claim_released(st->bank_id, st->scope_id, st->dedup_id,
+									 &dedup_taken);
+			if (slot > 0)
+			{
+				note_claim();
+				return item_in_slot(st, slot);
+			}
+			if (dedup_taken)
+			{
+				if ((item = after_dedup_conflict(st)) != (Datum) 0)
+					return item;
+				continue;
+			}
+		}
 
-		claim[0] = st->bank_id;
-		claim[1] = slot;
-		claim[2] = st->scope_id;
-		claim[3] = st->dedup_id;
-		if (run_plan(PLAN_FREE_CLAIM, claim) == 1)
-			return item_in_slot(st, st->bank_id, slot);
+		/* then holes; the survey also raises the watermark */
+		if (from <= st->settled_upto)
+			from = st->settled_upto + 1;
+		survey_slots(st->bank_id, from, st->items_total, &sv);
+		if (from == st->settled_upto + 1 && sv.settled > st->settled_upto &&
+			!IsolationUsesXactSnapshot())
+		{
+			sb_raise_watermark(st->bank_id, sv.settled);
+			st->settled_upto = sv.settled;
+		}
+		dedup_taken = false;
+		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
+		{
+			SbClaimResult r = claim_slot(st, sv.gaps[i]);
 
-		/* dedup_id was claimed meanwhile: put the free row back */
-		slot_args[0] = st->bank_id;
-		slot_args[1] = slot;
-		run_plan(PLAN_FREE_RESTORE, slot_args);
-		held = held_item(st);
-		if (held != (Datum) 0)
-			return held;
+			if (r == SB_CLAIMED)
+				return item_in_slot(st, sv.gaps[i]);
+			dedup_taken = (r == SB_DEDUP_TAKEN);
+		}
+		if (dedup_taken)
+		{
+			if ((item = after_dedup_conflict(st)) != (Datum) 0)
+				return item;
+			continue;
+		}
+		if (sv.ngaps > 0 || sv.truncated)
+		{
+			/*
+			 * Every hole was taken by somebody else meanwhile: look again,
+			 * past them if the survey stopped early; else wait for the
+			 * first one's claimer to have its row in, when allowed.
+			 */
+			if ((item = look_again(st)) != (Datum) 0)
+				return item;
+			if (sv.truncated)
+				from = sv.gaps[sv.ngaps - 1] + 1;
+			else if (!xact_has_claims && sv.ngaps > 0)
+				sb_wait_for_slot(st->bank_id, sv.gaps[0]);
+			else
+				return (Datum) 0;
+			continue;
+		}
+
+		/* nothing free: is anything in flight that may come back? */
+		pending = sv.pending;
+		if (!TransactionIdIsValid(pending))
+			survey_released(st->bank_id, &pending, &relook);
+		if (!TransactionIdIsValid(pending) && !relook)
+			return (Datum) 0;	/* sold out */
+		if (xact_has_claims)
+			return (Datum) 0;	/* the rule: never wait while holding a claim */
+
+		if (TransactionIdIsValid(pending))
+			XactLockTableWait(pending, NULL, NULL, XLTW_None);
+		else
+			pg_usleep(RELOOK_USEC);
+		from = 0;
+		if ((item = look_again(st)) != (Datum) 0)
+			return item;
 	}
-}
-
-/*
- * The cursor ran past the end of the bank: settle up to the end (waiting for
- * claims in flight), then hand out a free row if there is one.
- */
-static Datum
-fetch_slow_path(FetchState *st)
-{
-	if (st->settled_upto < st->items_total)
-	{
-		LockRelationOid(st->cursor_seq, SETTLE_LOCK);
-		read_bank_counts(st);
-		settle(st, st->items_total);
-	}
-	return claim_free_slot(st);
 }
 
 /*
  * Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out.
- * Caller is connected to SPI.
+ * Caller is connected to SPI and has looked: st has fresh counts.
  */
 static Datum
 fetch_new(FetchState *st)
 {
-	if (st->settled_upto >= st->items_total)
-		return fetch_slow_path(st);
-
 	for (;;)
 	{
-		int64		slot = nextval_internal(st->cursor_seq, false);
-		Datum		claim[4] = {st->bank_id, Int64GetDatum(slot),
-		st->scope_id, st->dedup_id};
 		Datum		item;
+		bool		dedup_taken;
+		int64		slot;
 
 		CHECK_FOR_INTERRUPTS();
 
-		if (slot > st->items_total)
-			return fetch_slow_path(st);
+		if (waited_for_same_dedup_id(st) &&
+			(item = look_again(st)) != (Datum) 0)
+			return item;
 
-		if (run_plan(PLAN_CLAIM, claim) == 1)
+		slot = claim_known_hole(st, &dedup_taken);
+		if (slot > 0)
 		{
-			maybe_settle_behind(st, slot);
-			return item_in_slot(st, st->bank_id, Int64GetDatum(slot));
+			survey_behind(st, slot, st->bank->nholes == 0);
+			return item_in_slot(st, slot);
+		}
+		if (dedup_taken)
+		{
+			if ((item = after_dedup_conflict(st)) != (Datum) 0)
+				return item;
+			continue;
 		}
 
-		/*
-		 * Conflict: either the dedup_id was claimed meanwhile (return that
-		 * item; our slot is a hole that settling recovers), or a settle
-		 * marked our slot free before we got to it (take the next one).
-		 */
-		item = held_item(st);
-		if (item != (Datum) 0)
-			return item;
+		if (st->settled_upto >= st->items_total)
+			return fetch_leftover(st);
+		slot = nextval_internal(st->bank->cursor_seq, false);
+		if (slot > st->items_total)
+			return fetch_leftover(st);
+
+		switch (claim_slot(st, slot))
+		{
+			case SB_CLAIMED:
+				survey_behind(st, slot, false);
+				return item_in_slot(st, slot);
+			case SB_DEDUP_TAKEN:
+				/* our slot stays empty: the next fetch here may take it */
+				if (st->bank->nholes < MAX_GAPS)
+					st->bank->holes[st->bank->nholes++] = slot;
+				if ((item = after_dedup_conflict(st)) != (Datum) 0)
+					return item;
+				break;
+			case SB_SLOT_TAKEN:
+				break;
+		}
 	}
+}
+
+/* The context line of errors inside a fetch; see fetch_new_in_context. */
+#define FETCH_CONTEXT_PREFIX "storagebox: while fetching an item from bank"
+
+static void
+fetch_error_context(void *arg)
+{
+	errcontext(FETCH_CONTEXT_PREFIX " \"%s\"", (const char *) arg);
+}
+
+/*
+ * Run fetch_new, and let an error inside it reach the caller without the
+ * text of our internal statements: the context lines added below our own
+ * line (by SPI) are dropped; our line and the caller's lines stay.
+ */
+static Datum
+fetch_new_in_context(FetchState *st, const char *bank_name)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		item = (Datum) 0;
+
+	PG_TRY();
+	{
+		ErrorContextCallback callback;
+
+		callback.callback = fetch_error_context;
+		callback.arg = (void *) bank_name;
+		callback.previous = error_context_stack;
+		error_context_stack = &callback;
+		item = fetch_new(st);
+		error_context_stack = callback.previous;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *ours;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->context != NULL &&
+			(ours = strstr(edata->context, FETCH_CONTEXT_PREFIX)) != NULL)
+			edata->context = ours;
+		edata->internalquery = NULL;
+		edata->internalpos = 0;
+		edata->cursorpos = 0;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	return item;
 }
 
 /* Whether seqoid is still the cursor of bank bank_id. */
@@ -503,12 +790,12 @@ cursor_belongs_to(Oid seqoid, int32 bank_id)
 }
 
 /*
- * Fill in the bank's id, scope and cursor, and lock the cursor for the rest
- * of the transaction (sb_drop_bank drops it, so the bank cannot go away
- * under us).  Raises 42704 for an unknown bank.
+ * The cache entry of a bank, with its cursor locked for the rest of the
+ * transaction (sb_drop_bank drops it, so the bank cannot go away under us).
+ * Raises 42704 for an unknown bank.
  */
-static void
-find_bank(text *bank, FetchState *st)
+static BankCacheEntry *
+find_bank(text *bank)
 {
 	char	   *name = text_to_cstring(bank);
 	BankCacheEntry *entry;
@@ -517,6 +804,7 @@ find_bank(text *bank, FetchState *st)
 	Datum		values[3];
 	bool		isnull[3];
 	bool		found;
+	Snapshot	snap;
 
 	if (bank_cache == NULL)
 		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
@@ -526,18 +814,14 @@ find_bank(text *bank, FetchState *st)
 	{
 		LockRelationOid(entry->cursor_seq, RowExclusiveLock);
 		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id))
-		{
-			st->bank_id = Int32GetDatum(entry->bank_id);
-			st->scope_id = Int32GetDatum(entry->scope_id);
-			st->cursor_seq = entry->cursor_seq;
-			return;
-		}
+			return entry;
 		hash_search(bank_cache, name, HASH_REMOVE, NULL);
 	}
 
-	WITH_FRESH_SNAPSHOT(
-		found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, ForwardScanDirection,
-						 GetActiveSnapshot(), 3, atts, values, isnull));
+	snap = look_begin();
+	found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, ForwardScanDirection,
+					 snap, 3, atts, values, isnull);
+	look_end();
 	if (found)
 	{
 		LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
@@ -549,13 +833,14 @@ find_bank(text *bank, FetchState *st)
 				 errmsg("bank \"%s\" does not exist", name),
 				 errhint("Create it with sb_create_bank().")));
 
-	st->bank_id = values[0];
-	st->scope_id = values[1];
-	st->cursor_seq = DatumGetObjectId(values[2]);
 	entry = hash_search(bank_cache, name, HASH_ENTER, NULL);
 	entry->bank_id = DatumGetInt32(values[0]);
 	entry->scope_id = DatumGetInt32(values[1]);
-	entry->cursor_seq = st->cursor_seq;
+	entry->cursor_seq = DatumGetObjectId(values[2]);
+	entry->nholes = 0;
+	entry->survey_blocker = InvalidTransactionId;
+	entry->survey_upto = 0;
+	return entry;
 }
 
 /*
@@ -571,6 +856,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	FetchState	st;
 	Datum		item;
 	bool		sold_out = false;
+	Snapshot	snap;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_id", PG_ARGISNULL(1));
@@ -582,23 +868,20 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 
 	PreventCommandIfReadOnly("sb_fetch_item()");
 
-	find_bank(bank, &st);
+	st.bank = find_bank(bank);
+	st.bank_id = st.bank->bank_id;
+	st.scope_id = st.bank->scope_id;
 
-	/* the reads before any write share one snapshot */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	probe_snapshot_active = true;
-
-	/* a repeat: two index probes */
-	item = held_item(&st);
-
-	/* sold out: two more, and one for a free slot */
+	/* a repeat, or a bank known to be sold out: index probes only */
+	snap = look_begin();
+	item = held_item(&st, snap);
 	if (item == (Datum) 0)
 	{
-		read_bank_counts(&st);
-		sold_out = st.settled_upto >= st.items_total && !has_free_slot(&st);
+		read_bank_counts(&st, snap);
+		sold_out = st.settled_upto >= st.items_total &&
+			!has_released_item(&st, snap);
 	}
-	probe_snapshot_active = false;
-	PopActiveSnapshot();
+	look_end();
 
 	if (item != (Datum) 0)
 		PG_RETURN_DATUM(item);
@@ -606,7 +889,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	SPI_connect();
-	item = fetch_new(&st);
+	item = fetch_new_in_context(&st, st.bank->name);
 	SPI_finish();
 
 	if (item == (Datum) 0)

@@ -17,20 +17,32 @@
  * a new CREATE EXTENSION), so a backend survives the extension being
  * re-created.
  *
+ * The bank protocol (bank_fetch.c) also needs to see what committed rows
+ * cannot show: claims that other transactions are making or undoing right
+ * now.  sb_claim_scan_* walks one bank's claim rows in slot order under a
+ * dirty snapshot and reports, for each row version, whether another
+ * transaction is inserting or deleting it, so the caller can tell a free
+ * slot from one in flight without waiting for anybody.
+ *
  * Locking: AccessShareLock on the table and index for the scan, released
- * at end of transaction as for any read.
+ * at end of transaction as for any read.  No scan here ever waits.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/xact.h"
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "executor/tuptable.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -42,11 +54,12 @@ static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_BANK_NAME_KEY] = "bank_name_key",
 	[SB_BANK_PKEY] = "bank_pkey",
 	[SB_PROGRESS] = "bank_progress",
-	[SB_PROGRESS_PKEY] = "bank_progress_pkey",
+	[SB_PROGRESS_UPTO] = "bank_progress_upto",
 	[SB_ITEM] = "item",
 	[SB_ITEM_PKEY] = "item_pkey",
 	[SB_ITEM_UNIQUE] = "item_unique",
 	[SB_CLAIM] = "claim",
+	[SB_CLAIM_PKEY] = "claim_pkey",
 	[SB_CLAIM_HOLDER_KEY] = "claim_holder_key",
 	[SB_CLAIM_FREE] = "claim_free",
 };
@@ -89,6 +102,9 @@ sb_relation_oid(SbRelation rel)
 		for (int i = 0; i < SB_NUM_RELS; i++)
 		{
 			relation_oids[i] = get_relname_relid(relation_names[i], nsp);
+			/* before ALTER EXTENSION UPDATE to 1.2: the index of 1.0 */
+			if (!OidIsValid(relation_oids[i]) && i == SB_PROGRESS_UPTO)
+				relation_oids[i] = get_relname_relid("bank_progress_pkey", nsp);
 			if (!OidIsValid(relation_oids[i]))
 				elog(ERROR, "storagebox_data.%s is missing", relation_names[i]);
 		}
@@ -152,4 +168,62 @@ sb_probe(SbRelation rel, SbRelation idx, int nkeys, const SbProbeKey *keys,
 	index_close(index, NoLock);
 	table_close(heap, NoLock);
 	return found;
+}
+
+/*
+ * Start a dirty-snapshot scan of bank_id's claim rows with slot >=
+ * first_slot, in slot order, through idx (the primary key, or the partial
+ * index of free rows; both lead with bank_id, slot).
+ */
+void
+sb_claim_scan_begin(SbClaimScan *cs, SbRelation idx, int32 bank_id,
+					int64 first_slot)
+{
+	ScanKeyData keys[2];
+
+	Assert(idx == SB_CLAIM_PKEY || idx == SB_CLAIM_FREE);
+	cs->heap = table_open(sb_relation_oid(SB_CLAIM), AccessShareLock);
+	cs->index = index_open(sb_relation_oid(idx), AccessShareLock);
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   InvalidOid, F_INT4EQ, Int32GetDatum(bank_id));
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTGreaterEqualStrategyNumber,
+						   InvalidOid, InvalidOid, F_INT8GE,
+						   Int64GetDatum(first_slot));
+	InitDirtySnapshot(cs->dirty);
+	cs->slot = table_slot_create(cs->heap, NULL);
+	cs->scan = index_beginscan(cs->heap, cs->index, &cs->dirty, 2, 0);
+	index_rescan(cs->scan, keys, 2, NULL, 0);
+}
+
+/*
+ * The next row version of the scan, or false at the end.  Every version
+ * that is committed, or being inserted or deleted by any transaction, is
+ * returned; versions that are dead for everybody are not.
+ */
+bool
+sb_claim_scan_next(SbClaimScan *cs, SbClaimVersion *version)
+{
+	HeapTuple	tuple;
+	bool		isnull;
+
+	if (!index_getnext_slot(cs->scan, ForwardScanDirection, cs->slot))
+		return false;
+
+	/* HeapTupleSatisfiesDirty leaves the in-progress xids in the snapshot */
+	version->inserting = cs->dirty.xmin;
+	version->deleting = cs->dirty.xmax;
+	version->slot = DatumGetInt64(slot_getattr(cs->slot, Anum_claim_slot, &isnull));
+	(void) slot_getattr(cs->slot, Anum_claim_dedup_id, &version->free);
+	tuple = ExecFetchSlotHeapTuple(cs->slot, false, NULL);
+	version->own = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
+	return true;
+}
+
+void
+sb_claim_scan_end(SbClaimScan *cs)
+{
+	index_endscan(cs->scan);
+	ExecDropSingleTupleTableSlot(cs->slot);
+	index_close(cs->index, NoLock);
+	table_close(cs->heap, NoLock);
 }
