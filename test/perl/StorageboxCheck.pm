@@ -137,7 +137,8 @@ sub check
 		  . "    AND (c.slot < 1 OR c.slot > b.items_total)),"
 		  . " v.items_total, v.items_handed_out, v.items_left"
 		  . " FROM storagebox_data.bank b"
-		  . " JOIN storagebox_data.bank_progress p USING (bank_id)"
+		  . " JOIN (SELECT bank_id, max(settled_upto) AS settled_upto"
+		  . "         FROM storagebox_data.bank_progress GROUP BY bank_id) p USING (bank_id)"
 		  . " JOIN sb_banks v ON v.bank = b.bank_name ORDER BY b.bank_name"))
 	{
 		my ($id, $name, $scope_id, $total, $items, $settled, $below, $held,

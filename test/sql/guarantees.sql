@@ -56,7 +56,7 @@ SELECT items_total, items_handed_out, items_left, pg_temp.conserved('g')
 
 -- 6. The watermark follows the cursor, so sb_banks counts only a short tail:
 -- after 600 fetches no more than about 2 x 256 slots lie past it.
-SELECT settled_upto >= 600 - 2 * 256 AS watermark_follows
+SELECT max(settled_upto) >= 600 - 2 * 256 AS watermark_follows
   FROM storagebox_data.bank_progress p JOIN storagebox_data.bank b USING (bank_id)
  WHERE b.bank_name = 'g';
 
@@ -73,7 +73,7 @@ SELECT count(*) AS claims, count(DISTINCT slot) AS slots,
   FROM storagebox_data.claim c JOIN storagebox_data.bank b USING (bank_id)
  WHERE b.bank_name = 'g';
 SELECT sb_fetch_item('g', 'one-more') AS sold_out;
-SELECT settled_upto = items_total AS fully_settled
+SELECT max(settled_upto) = max(items_total) AS fully_settled
   FROM storagebox_data.bank_progress p JOIN storagebox_data.bank b USING (bank_id)
  WHERE b.bank_name = 'g';
 
