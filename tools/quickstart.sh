@@ -21,7 +21,9 @@ tools/throwaway_pg.sh start "$dir" $port
 trap 'tools/throwaway_pg.sh stop "$dir"; rm -rf "$dir"' EXIT
 [ "$(id -u)" -eq 0 ] && chmod 755 "$dir"
 
-run() { psql -X -q -h "$dir" -p $port -U postgres "$@"; }
+# Every psql stops at the first error and exits non-zero, and so does the
+# demo (set -e; the parallel fetches are checked one by one below).
+run() { psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p $port -U postgres "$@"; }
 
 run -d postgres -c "CREATE DATABASE shop"
 run -d shop <<'SQL'
@@ -42,11 +44,23 @@ SELECT sb_create_dispenser('orders', 'forward', 30000, 99999) \g /dev/null
 SQL
 
 echo "== 40 customers press the button at once, from 8 connections"
+pids=()
 for c in 0 1 2 3 4 5 6 7; do
     run -d shop -U shop_app -At -c "SELECT 'customer-' || g || ' -> ' || coalesce(sb_fetch_item('vouchers', 'customer-' || g), 'sold out')
-                                     FROM generate_series($c * 5 + 1, $c * 5 + 5) g" &
-done | sort -t- -k2 -n
-wait
+                                     FROM generate_series($c * 5 + 1, $c * 5 + 5) g" >"$dir/fetch$c.out" &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do
+    wait "$p"           # set -e: a failed connection fails the demo
+done
+sort -t- -k2 -n "$dir"/fetch*.out
+handed=$(cat "$dir"/fetch*.out | grep -c -- '-> VOUCHER-' || true)
+distinct=$(cat "$dir"/fetch*.out | grep -o 'VOUCHER-[0-9]*' | sort -u | wc -l)
+sold_out=$(cat "$dir"/fetch*.out | grep -c -- '-> sold out' || true)
+if [ "$handed" -ne 30 ] || [ "$distinct" -ne 30 ] || [ "$sold_out" -ne 10 ]; then
+    echo "quickstart: expected 30 distinct vouchers and 10 sold out, got $handed ($distinct distinct) and $sold_out" >&2
+    exit 1
+fi
 
 run -d shop -U shop_app <<'SQL'
 \pset footer off
@@ -56,6 +70,7 @@ SELECT sb_fetch_item('vouchers', 'customer-7') AS customer_7_again;
 \set ON_ERROR_STOP 0
 SELECT item FROM storagebox_data.item LIMIT 1;
 \set ON_ERROR_STOP 1
+\echo (the error above is the point: permission denied)
 \echo == order numbers, one and a batch of five
 SELECT sb_next('orders') AS order_number, sb_next('orders', 5) AS batch;
 SQL
