@@ -31,8 +31,8 @@
  * never deleted (a release or a re-claim updates them), so a watermark once
  * true stays true.  It is raised after reading, never by waiting: a survey
  * walks the claim rows above it under a dirty snapshot and stops at the
- * first slot that has no committed row.  Every SETTLE_EVERY slots the fast
- * path surveys up to SETTLE_MARGIN behind its slot; the slow path surveys up
+ * first slot that has no committed row.  Every SURVEY_EVERY slots the fast
+ * path surveys up to SURVEY_MARGIN behind its slot; the slow path surveys up
  * to the end of the bank.  sb_banks counts only claims above the watermark.
  *
  * Lock protocol
@@ -104,9 +104,9 @@
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
 
-/* Fast-path survey: every SETTLE_EVERY slots, up to SETTLE_MARGIN behind. */
-#define SETTLE_EVERY	256
-#define SETTLE_MARGIN	256
+/* Fast-path survey: every SURVEY_EVERY slots, up to SURVEY_MARGIN behind. */
+#define SURVEY_EVERY	256
+#define SURVEY_MARGIN	256
 
 /* Holes a survey hands on, at most. */
 #define MAX_GAPS		16
@@ -336,6 +336,45 @@ waited_for_same_dedup_id(FetchState *st)
 	return true;
 }
 
+/* The slot a survey is looking at, while it reads its row versions. */
+typedef struct SurveyCursor
+{
+	int64		next;			/* lowest slot not yet seen */
+	bool		in_prefix;		/* every slot so far had a committed row */
+	bool		have_slot;		/* cur is a slot with at least one version */
+	int64		cur;
+	bool		cur_committed;
+	TransactionId cur_inflight;
+} SurveyCursor;
+
+/* Account for the slot the survey has finished reading. */
+static void
+survey_close_slot(SlotSurvey *sv, SurveyCursor *sc)
+{
+	if (!sc->have_slot || !sc->in_prefix)
+		return;
+	if (sc->cur_committed)
+		sv->settled = sc->cur;
+	else
+	{
+		sc->in_prefix = false;
+		sv->blocker = sc->cur_inflight;
+	}
+}
+
+/* Record the slots from sc->next up to (not including) upto as gaps. */
+static void
+survey_add_gaps(SlotSurvey *sv, SurveyCursor *sc, int64 upto)
+{
+	for (; sc->next < upto && sv->ngaps < MAX_GAPS; sc->next++)
+	{
+		sv->gaps[sv->ngaps++] = sc->next;
+		sc->in_prefix = false;
+	}
+	if (sc->next < upto)
+		sv->truncated = true;
+}
+
 /*
  * Survey slots [from, to] of the bank under a dirty snapshot, without
  * waiting: how far the committed prefix reaches, the first MAX_GAPS slots
@@ -347,12 +386,7 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 {
 	SbClaimScan cs;
 	SbClaimVersion v;
-	int64		next = from;	/* lowest slot not yet seen */
-	bool		in_prefix = true;
-	bool		have_slot = false;
-	int64		cur = 0;
-	bool		cur_committed = false;
-	TransactionId cur_inflight = InvalidTransactionId;
+	SurveyCursor sc = {.next = from,.in_prefix = true};
 
 	sv->settled = from - 1;
 	sv->blocker = InvalidTransactionId;
@@ -362,57 +396,33 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 	if (to < from)
 		return;
 
-#define CLOSE_SLOT() \
-	do { \
-		if (have_slot && in_prefix) \
-		{ \
-			if (cur_committed) \
-				sv->settled = cur; \
-			else \
-			{ \
-				in_prefix = false; \
-				sv->blocker = cur_inflight; \
-			} \
-		} \
-	} while (0)
-
-#define ADD_GAPS(upto) \
-	do { \
-		for (; next < (upto) && sv->ngaps < MAX_GAPS; next++) \
-		{ \
-			sv->gaps[sv->ngaps++] = next; \
-			in_prefix = false; \
-		} \
-		if (next < (upto)) \
-			sv->truncated = true; \
-	} while (0)
-
 	sb_claim_scan_begin(&cs, SB_CLAIM_PKEY, bank_id, from);
 	while (!sv->truncated && sb_claim_scan_next(&cs, &v) && v.slot <= to)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!have_slot || v.slot != cur)
+		if (!sc.have_slot || v.slot != sc.cur)
 		{
-			CLOSE_SLOT();
-			ADD_GAPS(v.slot);
+			survey_close_slot(sv, &sc);
+			survey_add_gaps(sv, &sc, v.slot);
 			if (sv->truncated)
 				break;
-			have_slot = true;
-			cur = v.slot;
-			next = cur + 1;
-			cur_committed = false;
-			cur_inflight = InvalidTransactionId;
+			sc.have_slot = true;
+			sc.cur = v.slot;
+			sc.next = v.slot + 1;
+			sc.cur_committed = false;
+			sc.cur_inflight = InvalidTransactionId;
 		}
+
 		/*
 		 * Our own uncommitted claims count as committed: the watermark row
 		 * goes into the same (sub)transaction, so it can only ever commit
 		 * together with them.
 		 */
 		if (v.own || !TransactionIdIsValid(v.inserting))
-			cur_committed = true;
+			sc.cur_committed = true;
 		if (TransactionIdIsValid(v.inserting))
 		{
-			cur_inflight = v.inserting;
+			sc.cur_inflight = v.inserting;
 			/* a claim in flight; a release in flight is not waited for */
 			if (!v.free && !TransactionIdIsValid(sv->pending))
 				sv->pending = v.inserting;
@@ -421,12 +431,9 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 	sb_claim_scan_end(&cs);
 	if (!sv->truncated)
 	{
-		CLOSE_SLOT();
-		ADD_GAPS(to + 1);
+		survey_close_slot(sv, &sc);
+		survey_add_gaps(sv, &sc, to + 1);
 	}
-
-#undef CLOSE_SLOT
-#undef ADD_GAPS
 }
 
 /*
@@ -499,7 +506,7 @@ survey_up_to(FetchState *st, int64 upto)
 }
 
 /*
- * Fast-path survey behind slot, every SETTLE_EVERY slots, or again once
+ * Fast-path survey behind slot, every SURVEY_EVERY slots, or again once
  * this backend has claimed the last hole the previous survey found.  Only
  * under READ COMMITTED, and skipped while the transaction that stopped the
  * last survey is still in flight.
@@ -513,8 +520,8 @@ survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
 		return;
 	if (claimed_last_hole)
 		upto = st->bank->survey_upto;
-	else if (slot % SETTLE_EVERY == 0 && slot > SETTLE_MARGIN)
-		upto = slot - SETTLE_MARGIN;
+	else if (slot % SURVEY_EVERY == 0 && slot > SURVEY_MARGIN)
+		upto = slot - SURVEY_MARGIN;
 	else
 		return;
 	if (TransactionIdIsValid(st->bank->survey_blocker) &&
