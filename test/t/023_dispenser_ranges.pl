@@ -134,13 +134,21 @@ take($primary, 'postgres', 'crash (SIGKILL of the postmaster)');
 $primary->restart;
 take($primary, 'postgres', 'clean restart');
 
-# pg_dump/pg_restore: the restored database goes on exactly where the dump was
+# pg_dump/pg_restore: the restored database goes on exactly where the dump
+# was, and keeps the per-dispenser rights (a user dispenser's and a built-in's)
+$primary->safe_psql('postgres',
+	"CREATE ROLE regress_app; SELECT sb_grant_dispenser('ten_up', 'regress_app');"
+	  . " SELECT sb_grant_dispenser('forward', 'regress_app');");
+my $rights = "SELECT string_agg(dispenser_name || '=' || has_sequence_privilege('regress_app', seq, 'USAGE'), ','"
+  . " ORDER BY dispenser_name) FROM storagebox_data.dispenser WHERE dispenser_name IN ('forward', 'reverse', 'ten_up')";
 my $tmp = $PostgreSQL::Test::Utils::tmp_check;
 $primary->command_ok([ 'pg_dump', '-Fc', '-f', "$tmp/ranges.dump", '-d', 'postgres' ], 'pg_dump -Fc');
 $primary->command_ok([ 'createdb', 'restored' ], 'createdb');
 $primary->command_ok([ 'pg_restore', '-d', 'restored', "$tmp/ranges.dump" ], 'pg_restore');
 my %restored = map { $_ => [ @{ $history{$_} } ] } @names;
 take($primary, 'restored', 'pg_dump and pg_restore', \%restored);
+is($primary->safe_psql('restored', $rights), 'forward=true,reverse=false,ten_up=true',
+	'the restored database keeps the per-dispenser rights');
 
 # promotion of a standby that has replayed everything the primary flushed
 take($primary, 'postgres', 'more on the primary');
@@ -159,7 +167,8 @@ for my $d (@names)
 	for my $h ([ 'crashes, restart, promotion', $history{$d} ], [ 'dump and restore', $restored{$d} ])
 	{
 		my ($n, $bound, $wraps, @msg) = check_history($d, $h->[1]);
-		$total += $n;
+		# the restored history shares its start with the main one
+		$total += $h->[0] =~ /crashes/ ? $n : scalar @{ $h->[1][-1]{numbers} };
 		diag($_) for @msg[ 0 .. ($#msg < 9 ? $#msg : 9) ];
 		is(scalar @msg, 0, "$d ($h->[0]): $n numbers in order, crash gaps within $bound");
 		cmp_ok($wraps, '>', 0, "$d ($h->[0]): wrapped") if $h->[0] =~ /crashes/;
