@@ -13,12 +13,19 @@
  * These functions run no SQL: the dispenser row is found with a direct
  * index probe on storagebox_data.dispenser_pkey (and then cached per
  * backend, revalidated on each call against the sequence, which
- * sb_drop_dispenser drops) and the sequence is stepped by seq_run.c.  Nothing depends on search_path, so they need no SECURITY
- * DEFINER: EXECUTE on the function is the whole privilege check (the
- * sequences and the table grant nothing to PUBLIC).
+ * sb_drop_dispenser drops) and the sequence is stepped by seq_run.c.
+ * Nothing depends on search_path, so they need no SECURITY DEFINER.
+ *
+ * Privileges, as for nextval: EXECUTE on the function, plus USAGE or UPDATE
+ * on the dispenser's sequence, checked for the current user on every call
+ * (sb_grant_dispenser grants USAGE).  A caller without it gets 42501 before
+ * the sequence is touched.  dispenser_next_value, behind the sb_dispensers
+ * view, needs SELECT or USAGE on the sequence, as pg_sequence_last_value
+ * does; the view shows NULL where the reader has neither.
  *
  * Locking: AccessShareLock on the dispenser table and its index for the
- * probe, then RowExclusiveLock on the sequence (seq_run.c).  DROP of the
+ * probe (cache misses only), then RowExclusiveLock on the sequence, held to
+ * the end of the transaction, which seq_run.c relies on.  DROP of the
  * sequence by sb_drop_dispenser waits for callers in flight.
  *
  *-------------------------------------------------------------------------
@@ -34,6 +41,7 @@
 #include "fmgr.h"
 #include "storage/lmgr.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -136,9 +144,8 @@ read_dispenser_row(text *name)
  * dispenser table.
  */
 static Oid
-dispenser_sequence(text *name)
+dispenser_sequence(text *name, const char *key)
 {
-	char	   *key = text_to_cstring(name);
 	DispenserCacheEntry *entry;
 	Oid			seqoid;
 
@@ -193,13 +200,36 @@ checked_count(bool isnull, int32 count)
 	return count;
 }
 
+/*
+ * The right to take numbers from a dispenser: USAGE or UPDATE on its
+ * sequence, exactly what nextval asks for.
+ */
+static void
+check_take_right(Oid seqoid, const char *dispenser)
+{
+	if (pg_class_aclcheck(seqoid, GetUserId(), ACL_USAGE | ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for dispenser \"%s\"", dispenser),
+				 errdetail("Taking numbers needs USAGE or UPDATE on the dispenser's sequence %s.",
+						   quote_qualified_identifier(get_namespace_name(get_rel_namespace(seqoid)),
+													  get_rel_name(seqoid))),
+				 errhint("The dispenser's manager can grant it with sb_grant_dispenser().")));
+}
+
 /* Take count numbers from the named dispenser into values[]. */
 static void
 dispense(text *name, int count, int64 *values)
 {
+	char	   *key;
+	Oid			seqoid;
+
 	sb_require_text("dispenser", name, SB_NAME_MAX_BYTES);
 	PreventCommandIfReadOnly("sb_next()");
-	sb_seq_take_run(dispenser_sequence(name), count, values);
+	key = text_to_cstring(name);
+	seqoid = dispenser_sequence(name, key);
+	check_take_right(seqoid, key);
+	sb_seq_take_run(seqoid, key, count, values);
 }
 
 static Datum
@@ -211,18 +241,24 @@ dispense_one(text *name)
 	PG_RETURN_INT64(value);
 }
 
+/*
+ * A one-dimensional bigint[] of count elements, no NULLs, built in place:
+ * seq_run.c writes the run straight into its data area.
+ */
 static Datum
 dispense_array(text *name, int count)
 {
-	int64	   *values = palloc(sizeof(int64) * count);
-	Datum	   *elems = palloc(sizeof(Datum) * count);
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + sizeof(int64) * (Size) count;
+	ArrayType  *array = (ArrayType *) palloc(nbytes);
 
-	dispense(name, count, values);
-	for (int i = 0; i < count; i++)
-		elems[i] = Int64GetDatum(values[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, count, INT8OID,
-										  sizeof(int64), FLOAT8PASSBYVAL,
-										  TYPALIGN_DOUBLE));
+	SET_VARSIZE(array, nbytes);
+	array->ndim = 1;
+	array->dataoffset = 0;		/* no null bitmap */
+	array->elemtype = INT8OID;
+	ARR_DIMS(array)[0] = count;
+	ARR_LBOUND(array)[0] = 1;
+	dispense(name, count, (int64 *) ((char *) array + ARR_OVERHEAD_NONULLS(1)));
+	PG_RETURN_ARRAYTYPE_P(array);
 }
 
 /* sb_next(dispenser text) returns bigint */
@@ -272,9 +308,19 @@ sb_reverse_batch(PG_FUNCTION_ARGS)
 						  checked_count(PG_ARGISNULL(0), PG_GETARG_INT32(0)));
 }
 
-/* dispenser_next_value(seq regclass) returns bigint: for sb_dispensers */
+/*
+ * dispenser_next_value(seq regclass) returns bigint: for sb_dispensers.
+ * Executable by PUBLIC; like pg_sequence_last_value it needs SELECT or
+ * USAGE on the sequence, checked before the sequence is even locked.
+ */
 Datum
 sb_dispenser_next_value(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(sb_seq_peek_next(PG_GETARG_OID(0)));
+	Oid			seqoid = PG_GETARG_OID(0);
+
+	if (pg_class_aclcheck(seqoid, GetUserId(), ACL_SELECT | ACL_USAGE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for sequence %s", get_rel_name(seqoid))));
+	PG_RETURN_INT64(sb_seq_peek_next(seqoid));
 }

@@ -1,37 +1,54 @@
 /*-------------------------------------------------------------------------
  *
  * seq_run.c
- *	  Take a contiguous run of N values from a sequence in one step.
+ *	  Hand out a contiguous run of numbers from a dispenser's sequence.
  *
- * PostgreSQL has no nextval(seq, n).  Calling nextval N times is neither
- * contiguous (other sessions interleave) nor cheap, and ALTER SEQUENCE ...
- * INCREMENT would change the sequence for everyone.  sb_seq_take_run does
- * what nextval_internal() in src/backend/commands/sequence.c does, for N
- * values at once: under the exclusive lock of the sequence's buffer it reads
- * the sequence tuple, steps it N times (wrapping at the ends if the sequence
- * CYCLEs), and writes it back.  The run is contiguous because no other
- * backend can read the tuple while the buffer is locked.
+ * A dispenser keeps its position in an ordinary CYCLE sequence that counts
+ * by +1 (forward) or -1 (reverse) over [min, max].  PostgreSQL offers no way
+ * to take N values of a sequence in one step, so sb_seq_take_run works on
+ * the sequence's page directly, with the same on-disk state and the same WAL
+ * record as nextval, so that crash recovery, standbys, pg_dump and ALTER
+ * SEQUENCE keep working on it unchanged.
  *
- * WAL follows core's protocol so that redo, replicas, pg_dump and ALTER
- * SEQUENCE see an ordinary sequence: when fewer than N values are covered by
- * the last WAL record (log_cnt), or the page was last logged before the
- * latest checkpoint, we log the state SEQ_LOG_AHEAD values per number of
- * the run past it (scaling by N makes a batch log as seldom as a single
- * number does), stopping at the end of the range as nextval does, and keep
- * the uncovered rest in log_cnt.  A crash skips the values logged ahead.  The record is
- * core's own XLOG_SEQ_LOG, so core's redo replays it.
+ * The page.  A sequence relation has one block holding one tuple whose data
+ * part is FormData_pg_sequence_data: last_value (the last number handed
+ * out, or the next one when is_called is false) and log_cnt (how many
+ * numbers past last_value the newest WAL record already covers).
  *
- * One thing is stricter than core: before returning, we make sure the WAL
- * record that covers the run is flushed.  nextval() can return a value
- * covered only by a record of a transaction that later aborted and whose WAL
- * never reached disk; after a crash that value would be handed out again.
+ * Positions.  We think of the range as a circle of R = max - min + 1
+ * numbers and measure everything as an offset from the dispenser's start
+ * (min for forward, max for reverse), in unsigned arithmetic: R may be 2^64,
+ * which no int64 holds, and an offset never overflows where max - v might.
  *
- * Locking: RowExclusiveLock on the sequence relation (as nextval; ALTER
- * SEQUENCE and DROP conflict with it), then the buffer's exclusive lock for
- * the read-modify-write.
+ * Crash safety.  A run is never handed out unless a WAL record already
+ * says the sequence is at or past its last number.  When the record we have
+ * does not cover the run (log_cnt too small, the sequence never called, or
+ * the page not logged since the last checkpoint, whose redo would start
+ * after that record), we write a new one whose last_value lies AHEAD steps
+ * past the end of the run, going round the circle if need be, and keep
+ * AHEAD in log_cnt so that the following calls need no record.  Redo
+ * restores that logged state, so after a crash or a promotion the
+ * dispenser resumes just after it: the numbers in between are skipped (a
+ * gap), and none is handed out again before its turn comes round.  AHEAD is
  *
- * Adapted from nextval_internal() and read_seq_tuple() of PostgreSQL's
- * src/backend/commands/sequence.c (PostgreSQL License).
+ *		min(SEQ_AHEAD_PER_NUMBER * min(count, SEQ_AHEAD_COUNT_CAP),
+ *			(R - 1) / SEQ_AHEAD_RANGE_DIVISOR)
+ *
+ * so it is always less than R: the logged position never laps the numbers
+ * handed out since, and a crash skips at most AHEAD numbers (102,400 on a
+ * large range, a sixteenth of a short one).  The old code stopped at the end
+ * of the range instead of going round it, so on a short range every record
+ * said "at the end" and redo started the range over.
+ *
+ * Before returning we flush the WAL up to the page's LSN.  nextval does not,
+ * so a value it returns may be covered only by a record that never reached
+ * disk (its transaction aborted); a crash would then hand it out again.
+ *
+ * Locking: the caller holds RowExclusiveLock on the sequence (as nextval
+ * takes; it conflicts with ALTER SEQUENCE and DROP).  We then hold the
+ * buffer's exclusive content lock from reading the tuple until the new state
+ * is on the page and logged; that lock is what makes a run contiguous.
+ * Nothing else is locked or waited for while it is held.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +61,6 @@
 #include "access/xloginsert.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_sequence.h"
-#include "common/int.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -53,260 +69,314 @@
 
 #include "storagebox.h"
 
-/*
- * Values logged ahead per number taken.  nextval logs 32 ahead; each WAL
- * record of a dispenser is also a flush that callers may wait for (see
- * above), so we log further ahead: a crash skips up to this many numbers
- * per number of the last run, a gap and never a repeat.
- */
-#define SEQ_LOG_AHEAD		1024
+/* Log-ahead: numbers per number of the run, runs counted up to this length. */
+#define SEQ_AHEAD_PER_NUMBER	1024
+#define SEQ_AHEAD_COUNT_CAP		100
+/* ... and never more than this fraction of the range. */
+#define SEQ_AHEAD_RANGE_DIVISOR	16
 
-/* Runs longer than this log ahead as if they were this long. */
-#define SEQ_LOG_RUNS_MAX	100
+/* Every sequence page ends with this 4-byte marker in its special space. */
+#define SEQ_PAGE_MARKER			0x1717
 
-/* The special-space magic number of a sequence page, as in sequence.c. */
-#define SEQ_MAGIC		0x1717
-
-typedef struct sequence_magic
+/* The shape of a dispenser's sequence, from pg_sequence. */
+typedef struct DispenserShape
 {
-	uint32		magic;
-} sequence_magic;
+	bool		forward;		/* increment +1, else -1 */
+	int64		first;			/* where a lap starts: min or max */
+	int64		last;			/* where it ends: max or min */
+	uint64		span;			/* R - 1 = max - min */
+} DispenserShape;
 
-/* A sequence's parameters from pg_sequence. */
-typedef struct SeqParams
+/* The sequence's page, pinned and locked, and its state tuple. */
+typedef struct SeqPageRef
 {
-	int64		increment;
-	int64		min_value;
-	int64		max_value;
-	bool		cycle;
-} SeqParams;
-
-static Relation
-open_sequence(Oid seqoid, LOCKMODE mode)
-{
-	Relation	rel = relation_open(seqoid, mode);
-
-	if (rel->rd_rel->relkind != RELKIND_SEQUENCE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a sequence", RelationGetRelationName(rel))));
-	return rel;
-}
-
-static void
-read_params(Oid seqoid, SeqParams *params)
-{
-	HeapTuple	tuple = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seqoid));
-	Form_pg_sequence form;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for sequence %u", seqoid);
-	form = (Form_pg_sequence) GETSTRUCT(tuple);
-	params->increment = form->seqincrement;
-	params->min_value = form->seqmin;
-	params->max_value = form->seqmax;
-	params->cycle = form->seqcycle;
-	ReleaseSysCache(tuple);
-}
-
-/*
- * Pin and lock (in the given mode) the sequence's only page and return its
- * data tuple.  Caller releases the buffer.
- */
-static Form_pg_sequence_data
-read_seq_tuple(Relation rel, int lockmode, Buffer *buf, HeapTuple tuple)
-{
+	Buffer		buffer;
 	Page		page;
-	ItemId		lp;
-	sequence_magic *sm;
-
-	*buf = ReadBuffer(rel, 0);
-	LockBuffer(*buf, lockmode);
-
-	page = BufferGetPage(*buf);
-	sm = (sequence_magic *) PageGetSpecialPointer(page);
-	if (sm->magic != SEQ_MAGIC)
-		elog(ERROR, "bad magic number in sequence \"%s\": %08X",
-			 RelationGetRelationName(rel), sm->magic);
-
-	lp = PageGetItemId(page, FirstOffsetNumber);
-	Assert(ItemIdIsNormal(lp));
-	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
-	tuple->t_len = ItemIdGetLength(lp);
-	return (Form_pg_sequence_data) GETSTRUCT(tuple);
-}
-
-/* Whether no value follows v before the end of the range. */
-static bool
-at_end(const SeqParams *p, int64 v)
-{
-	if (p->increment > 0)
-		return v > p->max_value - p->increment;
-	return v < p->min_value - p->increment;
-}
-
-/* The value after v, wrapping to the other end if the sequence cycles. */
-static int64
-step(const SeqParams *p, int64 v, const char *seqname)
-{
-	if (!at_end(p, v))
-		return v + p->increment;
-	if (!p->cycle)
-		ereport(ERROR,
-				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
-				 errmsg("sequence \"%s\" reached its %s value",
-						seqname, p->increment > 0 ? "maximum" : "minimum")));
-	return p->increment > 0 ? p->min_value : p->max_value;
-}
+	HeapTupleData tuple;		/* points into the page */
+	Form_pg_sequence_data state;
+} SeqPageRef;
 
 /*
- * The value up to ahead steps after v without wrapping: stops at the end of
- * the range.  *steps gets the number of steps taken.
+ * Fill *shape from pg_sequence; errors unless the sequence counts by 1 or
+ * -1 and cycles, as sb_create_dispenser makes them.
  */
-static int64
-advance_to_end(const SeqParams *p, int64 v, int64 ahead, int64 *steps)
+static void
+load_shape(Relation rel, DispenserShape *shape)
 {
-	int64		room;
-	bool		overflow;
+	HeapTuple	tup;
+	Form_pg_sequence seqform;
+	int64		increment;
+	bool		cycle;
 
-	if (p->increment > 0)
-		overflow = pg_sub_s64_overflow(p->max_value, v, &room);
-	else
-		overflow = pg_sub_s64_overflow(v, p->min_value, &room);
-	if (overflow)
-		room = PG_INT64_MAX;
-	room /= (p->increment > 0 ? p->increment : -p->increment);
-	*steps = Min(room, ahead);
-	return v + *steps * p->increment;
+	tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(RelationGetRelid(rel)));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "no pg_sequence row for relation %u", RelationGetRelid(rel));
+	seqform = (Form_pg_sequence) GETSTRUCT(tup);
+	increment = seqform->seqincrement;
+	cycle = seqform->seqcycle;
+	shape->forward = increment > 0;
+	shape->first = shape->forward ? seqform->seqmin : seqform->seqmax;
+	shape->last = shape->forward ? seqform->seqmax : seqform->seqmin;
+	shape->span = (uint64) seqform->seqmax - (uint64) seqform->seqmin;
+	ReleaseSysCache(tup);
+
+	if ((increment != 1 && increment != -1) || !cycle)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sequence \"%s\" is not shaped like a dispenser",
+						RelationGetRelationName(rel)),
+				 errdetail("A dispenser's sequence counts by 1 or -1 and cycles; this one has INCREMENT %lld and %s.",
+						   (long long) increment, cycle ? "CYCLE" : "NO CYCLE")));
+}
+
+/* Offset of v from the start of the lap (0 .. span). */
+static inline uint64
+offset_of(const DispenserShape *shape, int64 v)
+{
+	return shape->forward ? (uint64) v - (uint64) shape->first
+		: (uint64) shape->first - (uint64) v;
+}
+
+/* The number at offset off (0 .. span) from the start of the lap. */
+static inline int64
+value_at(const DispenserShape *shape, uint64 off)
+{
+	return (int64) (shape->forward ? (uint64) shape->first + off
+					: (uint64) shape->first - off);
+}
+
+/* The number k steps after v round the circle; k <= span. */
+static int64
+steps_after(const DispenserShape *shape, int64 v, uint64 k)
+{
+	uint64		off = offset_of(shape, v);
+	uint64		before_wrap = shape->span - off;
+
+	if (k <= before_wrap)
+		return value_at(shape, off + k);
+	return value_at(shape, k - before_wrap - 1);
+}
+
+/* The number after v round the circle. */
+static inline int64
+next_after(const DispenserShape *shape, int64 v)
+{
+	if (v == shape->last)
+		return shape->first;
+	return shape->forward ? v + 1 : v - 1;
+}
+
+/* Whether count numbers fit in one lap (count <= R), overflow-safe. */
+static inline bool
+run_fits(const DispenserShape *shape, int count)
+{
+	return (uint64) (count - 1) <= shape->span;
+}
+
+/* How far past a run of count numbers to log (see the header). */
+static uint64
+log_ahead(const DispenserShape *shape, int count)
+{
+	uint64		by_count = (uint64) SEQ_AHEAD_PER_NUMBER *
+		(uint64) Min(count, SEQ_AHEAD_COUNT_CAP);
+	uint64		by_range = shape->span / SEQ_AHEAD_RANGE_DIVISOR;
+
+	return Min(by_count, by_range);
 }
 
 /*
- * Take count >= 1 consecutive values of the sequence into values[].
- * Must not run in a read-only transaction or on a standby.
+ * Pin block 0 of rel, lock it in mode and point ref at its state tuple.
+ * The caller releases ref->buffer.
+ */
+static void
+seq_page_lock(Relation rel, int mode, SeqPageRef *ref)
+{
+	ItemId		item;
+
+	ref->buffer = ReadBuffer(rel, 0);
+	LockBuffer(ref->buffer, mode);
+	ref->page = BufferGetPage(ref->buffer);
+
+	if (PageGetSpecialSize(ref->page) != MAXALIGN(sizeof(uint32)) ||
+		*(uint32 *) PageGetSpecialPointer(ref->page) != SEQ_PAGE_MARKER ||
+		PageGetMaxOffsetNumber(ref->page) < FirstOffsetNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg_internal("page of sequence \"%s\" is not a sequence page",
+								 RelationGetRelationName(rel))));
+	item = PageGetItemId(ref->page, FirstOffsetNumber);
+	if (!ItemIdIsNormal(item))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg_internal("sequence \"%s\" has no state tuple",
+								 RelationGetRelationName(rel))));
+
+	ref->tuple.t_data = (HeapTupleHeader) PageGetItem(ref->page, item);
+	ref->tuple.t_len = ItemIdGetLength(item);
+	ref->tuple.t_tableOid = RelationGetRelid(rel);
+	ItemPointerSet(&ref->tuple.t_self, 0, FirstOffsetNumber);
+	ref->state = (Form_pg_sequence_data) GETSTRUCT(&ref->tuple);
+}
+
+/* The number a call would hand out first, from the locked state. */
+static inline int64
+upcoming(const DispenserShape *shape, Form_pg_sequence_data state)
+{
+	return state->is_called ? next_after(shape, state->last_value)
+		: state->last_value;
+}
+
+/*
+ * Take count >= 1 consecutive numbers of the dispenser whose sequence is
+ * seqoid into values[].  dispenser names it in messages.  The caller holds
+ * RowExclusiveLock on the sequence and has checked privileges; must not run
+ * in a read-only transaction or on a standby.  A count larger than the
+ * range is refused (22023) before anything moves.
  */
 void
-sb_seq_take_run(Oid seqoid, int count, int64 *values)
+sb_seq_take_run(Oid seqoid, const char *dispenser, int count, int64 *values)
 {
 	Relation	rel;
-	SeqParams	params;
-	Buffer		buf;
-	Page		page;
-	HeapTupleData tuple;
-	Form_pg_sequence_data seq;
-	const char *seqname;
-	int64		value;
-	int64		log;
-	int64		logged;
-	bool		logit;
-	XLogRecPtr	covering_lsn;
+	DispenserShape shape;
+	SeqPageRef	ref;
+	int64		v;
+	int64		run_end;
+	bool		need_record;
+	bool		wal;
+	uint64		ahead = 0;
+	char	   *image = NULL;
+	XLogRecPtr	covered_by;
 
 	Assert(count >= 1);
 
-	rel = open_sequence(seqoid, RowExclusiveLock);
-	seqname = RelationGetRelationName(rel);
-	read_params(seqoid, &params);
+	rel = relation_open(seqoid, NoLock);
+	if (rel->rd_rel->relkind != RELKIND_SEQUENCE)
+		elog(ERROR, "relation \"%s\" of dispenser \"%s\" is not a sequence",
+			 RelationGetRelationName(rel), dispenser);
+	load_shape(rel, &shape);
 
-	seq = read_seq_tuple(rel, BUFFER_LOCK_EXCLUSIVE, &buf, &tuple);
-	page = BufferGetPage(buf);
+	if (!run_fits(&shape, count))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("count must not exceed the size of the range of dispenser \"%s\"",
+						dispenser),
+				 errdetail("The count given was %d; the range %lld to %lld holds %llu numbers.",
+						   count,
+						   (long long) Min(shape.first, shape.last),
+						   (long long) Max(shape.first, shape.last),
+						   (unsigned long long) (shape.span + 1)),
+				 errhint("Ask for at most %llu numbers in one call; every number of a batch is then different.",
+						 (unsigned long long) (shape.span + 1))));
 
-	/* the run: the last value if never called, else the values after it */
-	value = seq->last_value;
-	for (int i = 0; i < count; i++)
+	wal = RelationNeedsWAL(rel);
+	seq_page_lock(rel, BUFFER_LOCK_EXCLUSIVE, &ref);
+
+	/* the run: contiguous round the circle, at most one lap long */
+	v = upcoming(&shape, ref.state);
+	for (int i = 0;; i++)
 	{
-		if (i > 0 || seq->is_called)
-			value = step(&params, value, seqname);
-		values[i] = value;
+		values[i] = v;
+		if (i == count - 1)
+			break;
+		v = next_after(&shape, v);
 	}
+	run_end = v;
 
-	/* Log ahead when the last record does not cover the run (see nextval). */
-	log = seq->log_cnt;
-	logit = log < count || !seq->is_called || PageGetLSN(page) <= GetRedoRecPtr();
-	if (!logit)
-		log -= count;
+	need_record = wal &&
+		(!ref.state->is_called ||
+		 ref.state->log_cnt < count ||
+		 PageGetLSN(ref.page) <= GetRedoRecPtr());
 
-	/*
-	 * The state to log: SEQ_LOG_AHEAD values per number of the run past it,
-	 * but never past the end of the range (as nextval, which does not log
-	 * across the wrap).
-	 */
-	logged = value;
-	if (logit)
-		logged = advance_to_end(&params, value,
-								(int64) SEQ_LOG_AHEAD * Min(count, SEQ_LOG_RUNS_MAX),
-								&log);
+	if (need_record)
+	{
+		Form_pg_sequence_data logged;
 
-	/* An xid makes commit flush the WAL and wait for synchronous standbys. */
-	if (logit && RelationNeedsWAL(rel))
-		GetTopTransactionId();
+		ahead = log_ahead(&shape, count);
+
+		/*
+		 * The image to log: the tuple as it will be once the ahead numbers
+		 * are gone too.  Built outside the critical section (it allocates).
+		 */
+		image = palloc(ref.tuple.t_len);
+		memcpy(image, ref.tuple.t_data, ref.tuple.t_len);
+		logged = (Form_pg_sequence_data)
+			(image + ((HeapTupleHeader) image)->t_hoff);
+		logged->last_value = steps_after(&shape, run_end, ahead);
+		logged->is_called = true;
+		logged->log_cnt = 0;
+
+		/*
+		 * An xid makes our commit wait for synchronous standbys to have the
+		 * record, as nextval's does.  Assign it before the critical section.
+		 */
+		(void) GetTopTransactionId();
+	}
 
 	START_CRIT_SECTION();
 
-	MarkBufferDirty(buf);
+	ref.state->last_value = run_end;
+	ref.state->is_called = true;
+	if (need_record)
+		ref.state->log_cnt = (int64) ahead;
+	else if (wal)
+		ref.state->log_cnt -= count;
+	else
+		ref.state->log_cnt = 0;
+	MarkBufferDirty(ref.buffer);
 
-	if (logit && RelationNeedsWAL(rel))
+	if (need_record)
 	{
-		xl_seq_rec	xlrec;
-		XLogRecPtr	recptr;
+		xl_seq_rec	rec;
+		XLogRecPtr	lsn;
 
-		seq->last_value = logged;
-		seq->is_called = true;
-		seq->log_cnt = 0;
-
-		/* the record carries the whole page; redo re-initializes block 0 */
-		XLogBeginInsert();
-		XLogRegisterBuffer(0, buf, REGBUF_WILL_INIT);
 #if PG_VERSION_NUM >= 160000
-		xlrec.locator = rel->rd_locator;
+		rec.locator = rel->rd_locator;
 #else
-		xlrec.node = rel->rd_node;
+		rec.node = rel->rd_node;
 #endif
-		XLogRegisterData((char *) &xlrec, sizeof(xl_seq_rec));
-		XLogRegisterData((char *) tuple.t_data, tuple.t_len);
-		recptr = XLogInsert(RM_SEQ_ID, XLOG_SEQ_LOG);
-		PageSetLSN(page, recptr);
+		XLogBeginInsert();
+		/* redo rebuilds the page from the tuple: no full-page image needed */
+		XLogRegisterBuffer(0, ref.buffer, REGBUF_WILL_INIT);
+		XLogRegisterData((char *) &rec, sizeof(rec));
+		XLogRegisterData(image, ref.tuple.t_len);
+		lsn = XLogInsert(RM_SEQ_ID, XLOG_SEQ_LOG);
+		PageSetLSN(ref.page, lsn);
 	}
-
-	seq->last_value = value;
-	seq->is_called = true;
-	seq->log_cnt = log;
 
 	END_CRIT_SECTION();
 
-	covering_lsn = RelationNeedsWAL(rel) ? PageGetLSN(page) : InvalidXLogRecPtr;
-	UnlockReleaseBuffer(buf);
+	covered_by = wal ? PageGetLSN(ref.page) : InvalidXLogRecPtr;
+	UnlockReleaseBuffer(ref.buffer);
 	relation_close(rel, NoLock);
+	if (image)
+		pfree(image);
 
-	/* Never hand out values whose covering WAL could be lost in a crash. */
-	if (!XLogRecPtrIsInvalid(covering_lsn))
-		XLogFlush(covering_lsn);
+	/* Whoever wrote the covering record, it must be on disk before we answer. */
+	if (!XLogRecPtrIsInvalid(covered_by))
+		XLogFlush(covered_by);
 }
 
 /*
- * The value the sequence hands out next (what nextval would return), read
- * without changing anything.
+ * The number the dispenser whose sequence is seqoid hands out next, read
+ * without changing anything.  The caller has checked privileges.
  */
 int64
 sb_seq_peek_next(Oid seqoid)
 {
 	Relation	rel;
-	SeqParams	params;
-	Buffer		buf;
-	HeapTupleData tuple;
-	Form_pg_sequence_data seq;
+	DispenserShape shape;
+	SeqPageRef	ref;
 	int64		next;
 
-	rel = open_sequence(seqoid, AccessShareLock);
-	read_params(seqoid, &params);
-	seq = read_seq_tuple(rel, BUFFER_LOCK_SHARE, &buf, &tuple);
-	if (!seq->is_called)
-		next = seq->last_value;
-	else if (!at_end(&params, seq->last_value))
-		next = seq->last_value + params.increment;
-	else if (params.cycle)
-		next = params.increment > 0 ? params.min_value : params.max_value;
-	else
-		next = seq->last_value; /* exhausted: nextval would fail */
-	UnlockReleaseBuffer(buf);
+	rel = relation_open(seqoid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_SEQUENCE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a sequence", RelationGetRelationName(rel))));
+	load_shape(rel, &shape);
+	seq_page_lock(rel, BUFFER_LOCK_SHARE, &ref);
+	next = upcoming(&shape, ref.state);
+	UnlockReleaseBuffer(ref.buffer);
 	relation_close(rel, NoLock);
 	return next;
 }

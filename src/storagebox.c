@@ -14,7 +14,13 @@
  *
  * storagebox.max_count bounds the batch size of sb_next().  It protects the
  * server (one call builds an array of that many numbers), so only a
- * superuser, or a role granted SET on it, may change it (PGC_SUSET).
+ * superuser, or a role granted SET on it, may change it (PGC_SUSET).  Once
+ * this library is loaded in a session, PostgreSQL refuses an unprivileged
+ * SET at SET time.  Before that, it cannot know the name and keeps the
+ * value as a placeholder; defining the variable here re-checks the
+ * placeholder against PGC_SUSET and drops it with a WARNING, so it never
+ * takes effect.  session_preload_libraries makes every SET be refused at
+ * once (README, Settings).
  *
  *-------------------------------------------------------------------------
  */

@@ -24,7 +24,8 @@ extern void sb_require_text(const char *what, text *value, int max_bytes);
 extern void sb_require_arg(const char *what, bool isnull);
 
 /* seq_run.c: contiguous runs from a sequence, and its next value */
-extern void sb_seq_take_run(Oid seqoid, int count, int64 *values);
+extern void sb_seq_take_run(Oid seqoid, const char *dispenser, int count,
+							int64 *values);
 extern int64 sb_seq_peek_next(Oid seqoid);
 
 #endif							/* STORAGEBOX_H */

@@ -6,6 +6,9 @@
 # and ends with one line "N passed, N failed"; exits non-zero on any failure.
 # Run it as root or as a user with sudo.  As root, the tests run as the
 # "postgres" user on a copy of the tree (PostgreSQL refuses to run as root).
+# PG_BINDIR (default /usr/lib/postgresql/15/bin) picks the PostgreSQL
+# installation: its pg_config builds and installs the extension, and its
+# server and clients run the tests.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -14,9 +17,11 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 tools/install_deps.sh || { echo "0 passed, 1 failed"; exit 1; }
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
-make -s clean >/dev/null
-if ! make -s >/dev/null || ! $SUDO make -s install >/dev/null; then
+PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+export PATH="$PG_BINDIR:$PATH"
+PG_CONFIG="$PG_BINDIR/pg_config"
+make -s clean PG_CONFIG="$PG_CONFIG" >/dev/null
+if ! make -s PG_CONFIG="$PG_CONFIG" >/dev/null || ! $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null; then
     echo "build failed"
     echo "0 passed, 1 failed"
     exit 1

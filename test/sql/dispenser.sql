@@ -19,7 +19,9 @@ SELECT sb_next('deli') AS a, sb_next('deli') AS b;
 SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
 SELECT sb_next('deli', 4) AS batch_across_wrap;
 SELECT sb_next('deli', 5) AS full_turn;
-SELECT sb_next('deli', 11) AS more_than_a_turn;
+-- a batch is at most one turn: every number in it is different
+SELECT regress.try($$SELECT sb_next('deli', 6)$$) AS more_than_a_turn;
+SELECT regress.try($$SELECT sb_next('deli', 100)$$) AS far_more_than_a_turn;
 SELECT next_value FROM sb_dispensers WHERE dispenser = 'deli';
 
 -- a countdown from 3 to -2 that wraps back to 3
@@ -29,9 +31,24 @@ SELECT * FROM sb_dispensers WHERE dispenser = 'countdown';
 
 -- the ends of bigint
 SELECT sb_create_dispenser('top', 'forward', 9223372036854775805, 9223372036854775807);
-SELECT sb_next('top', 5) AS wraps_at_max;
+SELECT sb_next('top', 2) AS first, sb_next('top', 3) AS wraps_at_max;
+SELECT regress.try($$SELECT sb_next('top', 4)$$) AS more_than_a_turn;
 SELECT sb_create_dispenser('bottom', 'reverse', -9223372036854775808, -9223372036854775806);
-SELECT sb_next('bottom', 5) AS wraps_at_min;
+SELECT sb_next('bottom', 2) AS first, sb_next('bottom', 3) AS wraps_at_min;
+-- the whole of bigint, both ways, across the wrap (2^64 numbers: no overflow)
+SELECT sb_create_dispenser('all_up', 'forward', -9223372036854775808, 9223372036854775807);
+SELECT sb_create_dispenser('all_down', 'reverse', -9223372036854775808, 9223372036854775807);
+SELECT sb_next('all_up', 2) AS all_up, sb_next('all_down', 2) AS all_down;
+SELECT seq AS all_up_seq FROM storagebox_data.dispenser WHERE dispenser_name = 'all_up' \gset
+SELECT seq AS all_down_seq FROM storagebox_data.dispenser WHERE dispenser_name = 'all_down' \gset
+ALTER SEQUENCE :all_up_seq RESTART WITH 9223372036854775806;
+ALTER SEQUENCE :all_down_seq RESTART WITH -9223372036854775807;
+SELECT sb_next('all_up', 3) AS all_up_wraps, sb_next('all_down', 3) AS all_down_wraps;
+SELECT dispenser, next_value FROM sb_dispensers WHERE dispenser LIKE 'all%' ORDER BY 1;
+-- the largest batch fits the largest range
+SET storagebox.max_count = 1000000;
+SELECT array_length(sb_next('all_up', 1000000), 1) AS million, sb_next('all_up') AS after_it;
+RESET storagebox.max_count;
 
 -- the sequence is an ordinary one: RESTART works and the view follows it
 SELECT seq AS deli_seq FROM storagebox_data.dispenser WHERE dispenser_name = 'deli' \gset
@@ -87,6 +104,8 @@ SELECT sb_drop_dispenser('deli');
 SELECT sb_drop_dispenser('countdown');
 SELECT sb_drop_dispenser('top');
 SELECT sb_drop_dispenser('bottom');
+SELECT sb_drop_dispenser('all_up');
+SELECT sb_drop_dispenser('all_down');
 SELECT regress.try($$SELECT sb_next('deli')$$);
 SELECT dispenser FROM sb_dispensers ORDER BY dispenser;
 SELECT count(*) AS leftover_sequences FROM pg_class

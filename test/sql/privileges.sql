@@ -3,7 +3,9 @@
 -- functions cannot be hijacked through objects in public or pg_temp.
 SET client_min_messages = warning;
 
--- nothing of storagebox is executable or readable by PUBLIC
+-- nothing of storagebox is executable or readable by PUBLIC, except
+-- dispenser_next_value, which checks the sequence right itself (see
+-- dispenser_privileges)
 SELECT p.oid::regprocedure AS public_can_execute
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'storagebox')
@@ -31,6 +33,7 @@ CREATE ROLE regress_sb_app;
 GRANT EXECUTE ON FUNCTION sb_fetch_item(text, text) TO regress_sb_app;
 GRANT EXECUTE ON FUNCTION sb_lookup(text, text) TO regress_sb_app;
 GRANT EXECUTE ON FUNCTION sb_next(text), sb_next(text, integer) TO regress_sb_app;
+SELECT sb_grant_dispenser('tickets', 'regress_sb_app');
 
 -- planted objects that a hijacked function would pick up: each one raises
 CREATE FUNCTION public.hijacked_eq(text, text) RETURNS boolean
@@ -106,6 +109,7 @@ DROP FUNCTION public.hijacked_eq(text, text), public.hijacked_eq(integer, intege
     public.nextval(regclass), public.unnest(text[]);
 REVOKE ALL ON FUNCTION sb_fetch_item(text, text), sb_lookup(text, text),
     sb_next(text), sb_next(text, integer) FROM regress_sb_app;
+SELECT sb_revoke_dispenser('tickets', 'regress_sb_app');
 DROP ROLE regress_sb_app;
 SELECT sb_drop_bank('priv');
 SELECT sb_drop_dispenser('tickets');

@@ -8,7 +8,8 @@
 # a crash may come again: not the ones whose COMMIT was acknowledged, and not
 # the others either (numbers are not transactional, and seq_run.c flushes
 # the WAL that covers a run before returning it).  The dispensers' ranges
-# are far too large to wrap.
+# are far too large to wrap; 022_crash_dispenser_wrap.pl and
+# 023_dispenser_ranges.pl cover ranges that wrap.
 #
 # SB_CRASH_LOOPS (default 1) repeats the pair of crashes.
 
