@@ -41,6 +41,7 @@ GRANT EXECUTE ON FUNCTION sb_fetch_item(text, text) TO shop_app;
 GRANT EXECUTE ON FUNCTION sb_lookup(text, text) TO shop_app;
 GRANT EXECUTE ON FUNCTION sb_next(text), sb_next(text, integer) TO shop_app;
 SELECT sb_create_dispenser('orders', 'forward', 30000, 99999) \g /dev/null
+SELECT sb_grant_dispenser('orders', 'shop_app') \g /dev/null
 SQL
 
 echo "== 40 customers press the button at once, from 8 connections"
