@@ -62,8 +62,11 @@ limit_for(const char *what)
 }
 
 /*
- * check_name(what text, value text): checks a bank, scope or dispenser name
- * or a dedup_id, for the PL/pgSQL functions.
+ * checked_name(what text, value text) returns text: checks a bank, scope or
+ * dispenser name or a dedup_id for the PL/pgSQL functions and hands the
+ * value back, so that they call it as a simple expression (an error then
+ * shows their own line, not the text of an internal statement).  1.0 and
+ * 1.1 declared the same C function as check_name(...) returns void.
  */
 Datum
 sb_check_name(PG_FUNCTION_ARGS)
@@ -75,10 +78,13 @@ sb_check_name(PG_FUNCTION_ARGS)
 	what = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	sb_require_arg(what, PG_ARGISNULL(1));
 	sb_require_text(what, PG_GETARG_TEXT_PP(1), limit_for(what));
-	PG_RETURN_VOID();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 }
 
-/* check_items(items text[]): no NULL array, no NULL, empty or long items. */
+/*
+ * checked_items(items text[]) returns text[]: no NULL array, no NULL, empty
+ * or long items; hands the array back (as checked_name does).
+ */
 Datum
 sb_check_items(PG_FUNCTION_ARGS)
 {
@@ -118,5 +124,5 @@ sb_check_items(PG_FUNCTION_ARGS)
 							   position, len, SB_ITEM_MAX_BYTES)));
 	}
 	array_free_iterator(it);
-	PG_RETURN_VOID();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }

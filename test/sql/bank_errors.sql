@@ -51,6 +51,29 @@ SELECT regress.try($$SELECT sb_fetch_item('errs ', 'u')$$);
 SELECT regress.try($$SELECT sb_create_bank('errs')$$);
 SELECT regress.try($$SELECT sb_create_bank('errs', 'some_scope')$$);
 
+-- The context of an error names storagebox's functions and their lines,
+-- never the text of an internal statement (the last lines are this test's
+-- own EXECUTE).
+CREATE FUNCTION regress.context_of(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    ctx text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS ctx = PG_EXCEPTION_CONTEXT;
+    RETURN ctx;
+END
+$$;
+SELECT regress.context_of($$SELECT sb_create_bank('')$$);
+SELECT regress.context_of($$SELECT sb_add_items('errs', ARRAY[''])$$);
+SELECT regress.context_of($$SELECT sb_lookup('errs', '')$$);
+SELECT regress.context_of($$SELECT sb_release('', 'u')$$);
+SELECT regress.context_of($$SELECT sb_drop_bank('no-such-bank')$$);
+SELECT regress.context_of($$SELECT sb_fetch_item('errs', '')$$);
+DROP FUNCTION regress.context_of(text);
+
 -- nothing changed
 SELECT * FROM before EXCEPT SELECT bank, dedup_scope, items_total, items_handed_out, items_left FROM sb_banks;
 SELECT bank, dedup_scope, items_total, items_handed_out, items_left FROM sb_banks EXCEPT SELECT * FROM before;

@@ -83,7 +83,7 @@ SELECT regress.try($$SELECT sb_create_dispenser('mine')$$) AS create_dispenser;
 SELECT regress.try($$SELECT sb_drop_dispenser('tickets')$$) AS drop_dispenser;
 SELECT regress.try($$SELECT sb_forward()$$) AS forward_not_granted;
 -- nor the internal helpers, nor touch the sequences behind it all
-SELECT regress.try($$SELECT storagebox_data.check_name('bank', 'x')$$) AS helper;
+SELECT regress.try($$SELECT storagebox_data.checked_name('bank', 'x')$$) AS helper;
 SELECT regress.try($$SELECT nextval('storagebox_data.dispenser_forward')$$) AS raw_nextval;
 -- nor raise the batch limit
 SELECT regress.try($$SET storagebox.max_count = 1000$$) AS raise_limit;
