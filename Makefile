@@ -8,7 +8,9 @@ OBJS = \
 	src/args.o \
 	src/bank_probe.o \
 	src/bank_claim.o \
+	src/bank_cache.o \
 	src/bank_fetch.o \
+	src/bank_holder.o \
 	src/bank_load.o \
 	src/seq_run.o \
 	src/dispenser.o

@@ -10,19 +10,28 @@
  * fetch protocol allows (see the lock order in bank_fetch.c).
  *
  * Claiming a slot that has no claim row yet (a fresh slot from the cursor,
- * a hole left by a rollback, a slot added by sb_add_items) is an INSERT
- * ... ON CONFLICT DO NOTHING.  Its primary key (bank_id, slot) would make
- * two claimers of the same empty slot wait for each other, so the INSERT
- * runs under the slot lock: a heavyweight lock on (bank, slot), taken
- * conditionally and released as soon as the row is in the index.  Whoever
- * holds the slot lock first looks for a row of that slot under a dirty
- * snapshot (committed, or being inserted by anybody); only if there is none
- * does it insert.  A second claimer either fails to get the slot lock or
- * finds the first one's row, and moves on.  So no claimer ever waits on the
- * primary key.  Slot locks are advisory-class locks with a class number of
- * our own (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and
- * one-key advisory locks of pg_advisory_lock; pg_locks shows them as
- * advisory locks with objsubid SB_SLOT_LOCK_CLASS.
+ * a hole left by a rollback, a slot added by sb_add_items) inserts the row
+ * directly through the table and index access methods, with the
+ * speculative-insertion protocol that INSERT ... ON CONFLICT uses: the heap
+ * tuple is inserted carrying a speculative token, its index entries are
+ * added with both unique indexes as arbiters (a possible duplicate is
+ * reported, never waited for), and the tuple is then either confirmed or
+ * killed again ("super-deleted").  Anybody who meets the tuple while it is
+ * speculative waits only for the token, not for our transaction.  So both
+ * unique keys stay the arbiters, and no executor start-up or SPI is paid.
+ *
+ * The primary key (bank_id, slot) would make two claimers of the same empty
+ * slot wait for each other, so the insert runs under the slot lock: a
+ * heavyweight lock on (bank, slot), taken conditionally and released as
+ * soon as the row is in the index.  Whoever holds the slot lock first looks
+ * for a row of that slot under a dirty snapshot (committed, or being
+ * inserted by anybody); only if there is none does it insert.  A second
+ * claimer either fails to get the slot lock or finds the first one's row,
+ * and moves on.  So no claimer ever waits on the primary key.  Slot locks
+ * are advisory-class locks with a class number of our own
+ * (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and one-key
+ * advisory locks of pg_advisory_lock; pg_locks shows them as advisory locks
+ * with objsubid SB_SLOT_LOCK_CLASS.
  *
  * Claiming a released item turns its free claim row into a held one with
  * one UPDATE whose row is picked FOR UPDATE SKIP LOCKED: a free row being
@@ -38,17 +47,30 @@
  * UPDATE to 1.2 has run, the index is the unique primary key of 1.0, and
  * ON CONFLICT DO NOTHING keeps a repeated value from failing.)
  *
- * All SQL runs through SPI with plans prepared once per backend; callers
- * are connected to SPI and run with search_path pinned to pg_catalog.
+ * The other writes run through SPI with plans prepared once per backend.
+ * The public functions are not SECURITY DEFINER, so these statements run as
+ * the owner of the storagebox_data tables (sb_run_plan switches the user
+ * for the statement only, as a security-restricted operation), and their
+ * text qualifies every table and operator, so the caller's search_path
+ * cannot change what they mean.  Callers are connected to SPI.
+ *
+ * Lock order: the slot lock, then (inside the insert) buffer locks of the
+ * claim table and its indexes, released before returning; the slot lock is
+ * released right after.  The only wait that can happen while the slot lock
+ * is held is none: arbiters report conflicts instead of waiting.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
@@ -63,9 +85,9 @@
 
 typedef enum ClaimPlan
 {
-	PLAN_INSERT_CLAIM,
 	PLAN_CLAIM_RELEASED,
 	PLAN_RAISE_WATERMARK,
+	PLAN_MARK_SOLD_OUT,
 	NUM_CLAIM_PLANS
 } ClaimPlan;
 
@@ -78,33 +100,124 @@ typedef struct PlanSpec
 
 /* Tables are schema-qualified; operators resolve in pg_catalog. */
 static const PlanSpec plan_specs[NUM_CLAIM_PLANS] = {
-	[PLAN_INSERT_CLAIM] = {
-		"INSERT INTO storagebox_data.claim (bank_id, slot, scope_id, dedup_id)"
-		" VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-		4, {INT4OID, INT8OID, INT4OID, TEXTOID}
-	},
 	[PLAN_CLAIM_RELEASED] = {
 		"UPDATE storagebox_data.claim c SET scope_id = $2, dedup_id = $3"
-		" WHERE c.bank_id = $1 AND c.dedup_id IS NULL"
-		"   AND c.slot = (SELECT f.slot FROM storagebox_data.claim f"
-		"                  WHERE f.bank_id = $1 AND f.dedup_id IS NULL"
+		" WHERE c.bank_id OPERATOR(pg_catalog.=) $1 AND c.dedup_id IS NULL"
+		"   AND c.slot OPERATOR(pg_catalog.=)"
+		"       (SELECT f.slot FROM storagebox_data.claim f"
+		"         WHERE f.bank_id OPERATOR(pg_catalog.=) $1 AND f.dedup_id IS NULL"
 		"                  ORDER BY f.slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
 		" RETURNING c.slot",
 		3, {INT4OID, INT4OID, TEXTOID}
 	},
 	[PLAN_RAISE_WATERMARK] = {
 		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
-		"              WHERE ctid = ANY (ARRAY("
+		"              WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
 		"                SELECT p.ctid FROM storagebox_data.bank_progress p"
-		"                 WHERE p.bank_id = $1 AND p.settled_upto < $2"
+		"                 WHERE p.bank_id OPERATOR(pg_catalog.=) $1"
+		"                   AND p.settled_upto OPERATOR(pg_catalog.<) $2"
 		"                   FOR UPDATE SKIP LOCKED)))"
 		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto)"
 		" VALUES ($1, $2) ON CONFLICT DO NOTHING",
 		2, {INT4OID, INT8OID}
 	},
+	[PLAN_MARK_SOLD_OUT] = {
+		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
+		"              WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+		"                SELECT p.ctid FROM storagebox_data.bank_progress p"
+		"                 WHERE p.bank_id OPERATOR(pg_catalog.=) $1"
+		"                   AND p.settled_upto OPERATOR(pg_catalog.<=) $2"
+		"                   AND p.sold_out_epoch OPERATOR(pg_catalog.<) $3"
+		"                   FOR UPDATE SKIP LOCKED)))"
+		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto, sold_out_epoch)"
+		" VALUES ($1, $2, $3)",
+		3, {INT4OID, INT8OID, INT8OID}
+	},
 };
 
 static SPIPlanPtr plans[NUM_CLAIM_PLANS];
+
+/* Whether this fetch has connected to SPI (only the rare paths need it). */
+static bool spi_connected = false;
+
+/* Start the writes of one fetch; no SPI connection is made yet. */
+void
+sb_claim_begin(void)
+{
+	/* an error in an earlier fetch left the flag set; its abort cleaned up */
+	spi_connected = false;
+}
+
+/* Connect to SPI once per fetch, at its first statement. */
+static void
+connect_spi(void)
+{
+	if (!spi_connected)
+	{
+		SPI_connect();
+		spi_connected = true;
+	}
+}
+
+/* End the writes of one fetch. */
+void
+sb_claim_end(void)
+{
+	if (spi_connected)
+		SPI_finish();
+	spi_connected = false;
+}
+
+/* Run as the owner of the tables, as a security-restricted operation. */
+static void
+become_owner(Oid *save_userid, int *save_sec_context)
+{
+	GetUserIdAndSecContext(save_userid, save_sec_context);
+	SetUserIdAndSecContext(sb_data_owner(),
+						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/*
+ * Prepare and keep an SPI plan, parsed as the owner of the storagebox_data
+ * tables (the caller may have no right even to look into the schema).  An
+ * error leaves the user switched; the (sub)transaction abort restores it.
+ */
+SPIPlanPtr
+sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	SPIPlanPtr	plan;
+
+	become_owner(&save_userid, &save_sec_context);
+	plan = SPI_prepare(sql, nargs, argtypes);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for a storagebox statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed for a storagebox statement");
+	return plan;
+}
+
+/*
+ * Execute a plan of sb_prepare_as_owner as the owner of the tables, and
+ * return SPI's result code.  An error leaves the user switched; the
+ * (sub)transaction abort restores it.
+ */
+int
+sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	become_owner(&save_userid, &save_sec_context);
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return rc;
+}
 
 /* Prepare (once per backend) and run one plan; returns SPI_processed. */
 static uint64
@@ -112,21 +225,16 @@ run_plan(ClaimPlan which, Datum *args)
 {
 	int			rc;
 
+	connect_spi();
 	if (plans[which] == NULL)
 	{
 		const PlanSpec *spec = &plan_specs[which];
-		SPIPlanPtr	plan = SPI_prepare(spec->sql, spec->nargs,
-									   (Oid *) spec->argtypes);
 
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for storagebox claim plan %d: %s",
-				 (int) which, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed for storagebox claim plan %d", (int) which);
-		plans[which] = plan;
+		plans[which] = sb_prepare_as_owner(spec->sql, spec->nargs,
+										   (Oid *) spec->argtypes);
 	}
 
-	rc = SPI_execute_plan(plans[which], args, NULL, false, 0);
+	rc = sb_run_plan_as_owner(plans[which], args);
 	if (rc < 0)
 		elog(ERROR, "storagebox claim plan %d failed: %s",
 			 (int) which, SPI_result_code_string(rc));
@@ -166,17 +274,77 @@ slot_has_row(int32 bank_id, int64 slot)
 }
 
 /*
- * Claim an empty slot for dedup_id.  SB_SLOT_TAKEN if somebody else holds
- * its slot lock or it has a row; SB_DEDUP_TAKEN if dedup_id was claimed by
- * another transaction (waited for, if it was in flight).  Never waits for
- * anything else.  Caller is connected to SPI.
+ * Insert the claim row (bank_id, slot, scope_id, dedup_id, item) with the
+ * speculative-insertion protocol.  Returns false, leaving nothing behind,
+ * if a unique index already has (or is getting) a conflicting entry.
+ * Never waits.
+ */
+static bool
+insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
+				 Datum item)
+{
+	Relation	rel = table_open(sb_relation_oid(SB_CLAIM), RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *row;
+	AttrNumber	item_att = sb_column(SB_COL_CLAIM_ITEM);
+	TransactionId xid = GetCurrentTransactionId();
+	uint32		token;
+	bool		conflict = false;
+	List	   *recheck;
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, true);
+	row = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
+	ExecClearTuple(row);
+	memset(row->tts_isnull, true, sizeof(bool) * desc->natts);
+	row->tts_values[sb_column(SB_COL_CLAIM_BANK_ID) - 1] = Int32GetDatum(bank_id);
+	row->tts_isnull[sb_column(SB_COL_CLAIM_BANK_ID) - 1] = false;
+	row->tts_values[sb_column(SB_COL_CLAIM_SLOT) - 1] = Int64GetDatum(slot);
+	row->tts_isnull[sb_column(SB_COL_CLAIM_SLOT) - 1] = false;
+	row->tts_values[sb_column(SB_COL_CLAIM_SCOPE_ID) - 1] = Int32GetDatum(scope_id);
+	row->tts_isnull[sb_column(SB_COL_CLAIM_SCOPE_ID) - 1] = false;
+	row->tts_values[sb_column(SB_COL_CLAIM_DEDUP_ID) - 1] = dedup_id;
+	row->tts_isnull[sb_column(SB_COL_CLAIM_DEDUP_ID) - 1] = false;
+	if (item_att != InvalidAttrNumber && item != (Datum) 0)
+	{
+		row->tts_values[item_att - 1] = item;
+		row->tts_isnull[item_att - 1] = false;
+	}
+	ExecStoreVirtualTuple(row);
+
+	token = SpeculativeInsertionLockAcquire(xid);
+	table_tuple_insert_speculative(rel, row, GetCurrentCommandId(true), 0,
+								   NULL, token);
+	recheck = ExecInsertIndexTuples(rri, row, estate, false, true, &conflict, NIL);
+	table_tuple_complete_speculative(rel, row, token, !conflict);
+	SpeculativeInsertionLockRelease(xid);
+	list_free(recheck);
+
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+
+	/* later looks of this transaction see the row, as after any statement */
+	if (!conflict)
+		CommandCounterIncrement();
+	return !conflict;
+}
+
+/*
+ * Claim an empty slot, holding item, for dedup_id.  SB_SLOT_TAKEN if
+ * somebody else holds its slot lock or it has a row; SB_DEDUP_TAKEN if
+ * dedup_id is claimed (or being claimed) by another transaction.  Never
+ * waits.
  */
 SbClaimResult
-sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id)
+sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
+					Datum item)
 {
 	LOCKTAG		tag;
-	Datum		args[4];
-	uint64		inserted;
+	bool		inserted;
 
 	slot_locktag(&tag, bank_id, slot);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
@@ -186,16 +354,17 @@ sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id)
 		LockRelease(&tag, ExclusiveLock, false);
 		return SB_SLOT_TAKEN;
 	}
-
-	args[0] = Int32GetDatum(bank_id);
-	args[1] = Int64GetDatum(slot);
-	args[2] = Int32GetDatum(scope_id);
-	args[3] = dedup_id;
-	inserted = run_plan(PLAN_INSERT_CLAIM, args);
+	inserted = insert_claim_row(bank_id, slot, scope_id, dedup_id, item);
 	LockRelease(&tag, ExclusiveLock, false);
+	if (inserted)
+		return SB_CLAIMED;
 
-	/* with the slot lock held and no row there, only dedup_id can conflict */
-	return inserted == 1 ? SB_CLAIMED : SB_DEDUP_TAKEN;
+	/*
+	 * With the slot lock held and no row there, a conflict is on dedup_id;
+	 * unless a writer that does not take slot locks (a backend still
+	 * running an older library) got the slot meanwhile.
+	 */
+	return slot_has_row(bank_id, slot) ? SB_SLOT_TAKEN : SB_DEDUP_TAKEN;
 }
 
 /*
@@ -213,6 +382,7 @@ sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id, bool *dedup_tak
 	volatile int64 slot = 0;
 
 	*dedup_taken = false;
+	connect_spi();				/* outside the subtransaction, which pops it */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(caller_cxt);
 	PG_TRY();
@@ -257,4 +427,18 @@ sb_raise_watermark(int32 bank_id, int64 upto)
 	Datum		args[2] = {Int32GetDatum(bank_id), Int64GetDatum(upto)};
 
 	run_plan(PLAN_RAISE_WATERMARK, args);
+}
+
+/*
+ * Mark the bank sold out at watermark upto (its items_total) as of release
+ * epoch free_epoch.  Caller has checked that every slot up to upto has a
+ * committed claim row, none is free, and the epoch was read before that.
+ */
+void
+sb_mark_sold_out(int32 bank_id, int64 upto, int64 free_epoch)
+{
+	Datum		args[3] = {Int32GetDatum(bank_id), Int64GetDatum(upto),
+	Int64GetDatum(free_epoch)};
+
+	run_plan(PLAN_MARK_SOLD_OUT, args);
 }

@@ -98,7 +98,9 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "bank_cache.h"
 #include "bank_claim.h"
+#include "bank_holder.h"
 #include "bank_probe.h"
 #include "storagebox.h"
 
@@ -109,28 +111,10 @@ PG_FUNCTION_INFO_V1(sb_fetch_item);
 #define SURVEY_MARGIN	256
 
 /* Holes a survey hands on, at most. */
-#define MAX_GAPS		16
+#define MAX_GAPS		SB_MAX_HOLES
 
 /* How long a fetch sleeps before it looks again at a row locked in passing. */
 #define RELOOK_USEC		1000L
-
-/* Per-backend cache of bank identities, by name, and what we saw of them. */
-typedef struct BankCacheEntry
-{
-	char		name[SB_NAME_MAX_BYTES + 1];	/* hash key */
-	int32		bank_id;
-	int32		scope_id;
-	Oid			cursor_seq;
-	/* holes seen behind the cursor by a fast-path survey, to claim next */
-	int			nholes;
-	int64		holes[MAX_GAPS];
-	/* the in-flight transaction that stopped the last fast-path survey */
-	TransactionId survey_blocker;
-	/* how far the last fast-path survey looked */
-	int64		survey_upto;
-} BankCacheEntry;
-
-static HTAB *bank_cache = NULL;
 
 /* What one fetch knows about its bank. */
 typedef struct FetchState
@@ -141,6 +125,8 @@ typedef struct FetchState
 	Datum		dedup_id;		/* text */
 	int64		items_total;
 	int64		settled_upto;	/* the watermark */
+	int64		free_epoch;		/* bumped by every sb_release of the bank */
+	int64		mark_epoch;		/* the sold-out mark on the watermark, or -1 */
 	MemoryContext result_cxt;	/* where the returned item is allocated */
 } FetchState;
 
@@ -215,18 +201,10 @@ look_end(void)
 static Datum
 item_in_slot(FetchState *st, int64 slot)
 {
-	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->bank_id)},
-	{F_INT8EQ, Int64GetDatum(slot)}};
-	AttrNumber	att = Anum_item_item;
-	Datum		item = (Datum) 0;
-	bool		isnull;
 	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
 	Snapshot	snap = look_begin();
+	Datum		item = sb_item_in_slot(st->bank_id, slot, snap);
 
-	if (!sb_probe(SB_ITEM, SB_ITEM_PKEY, 2, keys, ForwardScanDirection,
-				  snap, 1, &att, &item, &isnull))
-		elog(ERROR, "storagebox bank %d has no item in slot " INT64_FORMAT,
-			 st->bank_id, slot);
 	look_end();
 	MemoryContextSwitchTo(old);
 	return item;
@@ -236,39 +214,78 @@ item_in_slot(FetchState *st, int64 slot)
 static Datum
 held_item(FetchState *st, Snapshot snap)
 {
-	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->scope_id)},
-	{F_TEXTEQ, st->dedup_id}};
-	AttrNumber	atts[2] = {Anum_claim_bank_id, Anum_claim_slot};
-	Datum		claim[2];
-	bool		isnull[2];
-	FetchState	holder;
+	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+	Datum		item = sb_held_item(st->scope_id, st->dedup_id, snap);
 
-	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
-				  snap, 2, atts, claim, isnull))
-		return (Datum) 0;
-	holder = *st;				/* the item may be in another bank of the scope */
-	holder.bank_id = DatumGetInt32(claim[0]);
-	return item_in_slot(&holder, DatumGetInt64(claim[1]));
+	MemoryContextSwitchTo(old);
+	return item;
 }
 
-/* Read items_total and the watermark of the bank as snap sees them. */
+/*
+ * Read items_total, the free epoch, the watermark and its sold-out mark as
+ * snap sees them (the epoch columns are absent before ALTER EXTENSION
+ * UPDATE to 1.3: then there is never a mark).
+ */
 static void
 read_bank_counts(FetchState *st, Snapshot snap)
 {
 	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
-	AttrNumber	total_att = Anum_bank_items_total;
-	AttrNumber	settled_att = Anum_progress_settled;
-	Datum		value;
-	bool		isnull;
+	AttrNumber	bank_atts[2] = {sb_column(SB_COL_BANK_ITEMS_TOTAL),
+		sb_column(SB_COL_BANK_FREE_EPOCH)};
+	AttrNumber	progress_atts[2] = {sb_column(SB_COL_PROGRESS_SETTLED),
+		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH)};
+	int			natts = bank_atts[1] == InvalidAttrNumber ||
+		progress_atts[1] == InvalidAttrNumber ? 1 : 2;
+	Datum		values[2];
+	bool		isnull[2] = {false, true};
 
 	st->items_total = 0;
 	st->settled_upto = 0;
+	st->free_epoch = 0;
+	st->mark_epoch = -1;
 	if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
-				 snap, 1, &total_att, &value, &isnull))
-		st->items_total = DatumGetInt64(value);
+				 snap, natts, bank_atts, values, isnull))
+	{
+		st->items_total = DatumGetInt64(values[0]);
+		if (natts == 2 && !isnull[1])
+			st->free_epoch = DatumGetInt64(values[1]);
+	}
+	isnull[1] = true;
 	if (sb_probe(SB_PROGRESS, SB_PROGRESS_UPTO, 1, &key, BackwardScanDirection,
-				 snap, 1, &settled_att, &value, &isnull))
-		st->settled_upto = DatumGetInt64(value);
+				 snap, natts, progress_atts, values, isnull))
+	{
+		st->settled_upto = DatumGetInt64(values[0]);
+		if (natts == 2 && !isnull[1])
+			st->mark_epoch = DatumGetInt64(values[1]);
+	}
+}
+
+/*
+ * Whether the bank carries a valid sold-out mark: the watermark covers
+ * every item, and no sb_release has committed since the mark was set (a
+ * release bumps free_epoch; sb_add_items raises items_total past it).
+ */
+static bool
+marked_sold_out(FetchState *st)
+{
+	return st->settled_upto >= st->items_total &&
+		st->mark_epoch >= 0 && st->mark_epoch == st->free_epoch;
+}
+
+/*
+ * Set the sold-out mark, once the slow path has found nothing free and
+ * nothing in flight (under READ COMMITTED only).  The epoch was read before
+ * the surveys that found nothing free, so a release committed after it has
+ * bumped the epoch past the mark, and one in flight stopped the surveys.
+ */
+static void
+mark_sold_out(FetchState *st)
+{
+	if (IsolationUsesXactSnapshot() || st->settled_upto < st->items_total ||
+		marked_sold_out(st) ||
+		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH) == InvalidAttrNumber)
+		return;
+	sb_mark_sold_out(st->bank_id, st->items_total, st->free_epoch);
 }
 
 /* Whether snap sees a released item in the bank. */
@@ -332,7 +349,11 @@ waited_for_same_dedup_id(FetchState *st)
 				  &dirty, 0, NULL, NULL, NULL) ||
 		!TransactionIdIsValid(dirty.xmin))
 		return false;
-	XactLockTableWait(dirty.xmin, NULL, NULL, XLTW_None);
+	/* a row still being inserted speculatively is waited for only that long */
+	if (dirty.speculativeToken != 0)
+		SpeculativeInsertionWait(dirty.xmin, dirty.speculativeToken);
+	else
+		XactLockTableWait(dirty.xmin, NULL, NULL, XLTW_None);
 	return true;
 }
 
@@ -466,13 +487,17 @@ survey_released(int32 bank_id, TransactionId *pending, bool *relook)
 	sb_claim_scan_end(&cs);
 }
 
-/* Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot. */
+/*
+ * Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot.  On
+ * SB_CLAIMED, *item is the slot's item (allocated in st->result_cxt).
+ */
 static SbClaimResult
-claim_slot(FetchState *st, int64 slot)
+claim_slot(FetchState *st, int64 slot, Datum *item)
 {
-	SbClaimResult r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id,
-										  st->dedup_id);
+	SbClaimResult r;
 
+	*item = item_in_slot(st, slot);
+	r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id, st->dedup_id, *item);
 	if (r == SB_CLAIMED)
 		note_claim();
 	return r;
@@ -532,10 +557,11 @@ survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
 
 /*
  * Claim a hole that an earlier survey of this backend found, if one is
- * still empty.  Returns the slot, or 0.  *dedup_taken as for claim_slot.
+ * still empty.  Returns the slot and sets *item, or returns 0;
+ * *dedup_taken is set if dedup_id turned out to be claimed elsewhere.
  */
 static int64
-claim_known_hole(FetchState *st, bool *dedup_taken)
+claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 {
 	*dedup_taken = false;
 	while (st->bank->nholes > 0)
@@ -544,7 +570,7 @@ claim_known_hole(FetchState *st, bool *dedup_taken)
 
 		if (slot > st->items_total)
 			continue;
-		switch (claim_slot(st, slot))
+		switch (claim_slot(st, slot, item))
 		{
 			case SB_CLAIMED:
 				return slot;
@@ -619,14 +645,15 @@ fetch_leftover(FetchState *st)
 		{
 			sb_raise_watermark(st->bank_id, sv.settled);
 			st->settled_upto = sv.settled;
+			st->mark_epoch = -1;	/* the new watermark row carries no mark */
 		}
 		dedup_taken = false;
 		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
 		{
-			SbClaimResult r = claim_slot(st, sv.gaps[i]);
+			SbClaimResult r = claim_slot(st, sv.gaps[i], &item);
 
 			if (r == SB_CLAIMED)
-				return item_in_slot(st, sv.gaps[i]);
+				return item;
 			dedup_taken = (r == SB_DEDUP_TAKEN);
 		}
 		if (dedup_taken)
@@ -658,7 +685,10 @@ fetch_leftover(FetchState *st)
 		if (!TransactionIdIsValid(pending))
 			survey_released(st->bank_id, &pending, &relook);
 		if (!TransactionIdIsValid(pending) && !relook)
+		{
+			mark_sold_out(st);
 			return (Datum) 0;	/* sold out */
+		}
 		if (xact_has_claims)
 			return (Datum) 0;	/* the rule: never wait while holding a claim */
 
@@ -691,11 +721,11 @@ fetch_new(FetchState *st)
 			(item = look_again(st)) != (Datum) 0)
 			return item;
 
-		slot = claim_known_hole(st, &dedup_taken);
+		slot = claim_known_hole(st, &item, &dedup_taken);
 		if (slot > 0)
 		{
 			survey_behind(st, slot, st->bank->nholes == 0);
-			return item_in_slot(st, slot);
+			return item;
 		}
 		if (dedup_taken)
 		{
@@ -710,11 +740,11 @@ fetch_new(FetchState *st)
 		if (slot > st->items_total)
 			return fetch_leftover(st);
 
-		switch (claim_slot(st, slot))
+		switch (claim_slot(st, slot, &item))
 		{
 			case SB_CLAIMED:
 				survey_behind(st, slot, false);
-				return item_in_slot(st, slot);
+				return item;
 			case SB_DEDUP_TAKEN:
 				/* our slot stays empty: the next fetch here may take it */
 				if (st->bank->nholes < MAX_GAPS)
@@ -761,93 +791,11 @@ fetch_new_in_context(FetchState *st, const char *bank_name)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-		char	   *ours;
-
 		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		if (edata->context != NULL &&
-			(ours = strstr(edata->context, FETCH_CONTEXT_PREFIX)) != NULL)
-			edata->context = ours;
-		edata->internalquery = NULL;
-		edata->internalpos = 0;
-		edata->cursorpos = 0;
-		ReThrowError(edata);
+		sb_rethrow_without_internal_context(FETCH_CONTEXT_PREFIX);
 	}
 	PG_END_TRY();
 	return item;
-}
-
-/* Whether seqoid is still the cursor of bank bank_id. */
-static bool
-cursor_belongs_to(Oid seqoid, int32 bank_id)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seqoid));
-	char		expected[NAMEDATALEN];
-	bool		ok;
-
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	snprintf(expected, sizeof(expected), "bank_cursor_%d", bank_id);
-	ok = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace == sb_data_namespace() &&
-		strcmp(NameStr(((Form_pg_class) GETSTRUCT(tuple))->relname), expected) == 0;
-	ReleaseSysCache(tuple);
-	return ok;
-}
-
-/*
- * The cache entry of a bank, with its cursor locked for the rest of the
- * transaction (sb_drop_bank drops it, so the bank cannot go away under us).
- * Raises 42704 for an unknown bank.
- */
-static BankCacheEntry *
-find_bank(text *bank)
-{
-	char	   *name = text_to_cstring(bank);
-	BankCacheEntry *entry;
-	SbProbeKey	key = {F_TEXTEQ, PointerGetDatum(bank)};
-	AttrNumber	atts[3] = {Anum_bank_bank_id, Anum_bank_scope_id, Anum_bank_cursor_seq};
-	Datum		values[3];
-	bool		isnull[3];
-	bool		found;
-	Snapshot	snap;
-
-	if (bank_cache == NULL)
-		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
-
-	entry = hash_search(bank_cache, name, HASH_FIND, NULL);
-	if (entry != NULL)
-	{
-		LockRelationOid(entry->cursor_seq, RowExclusiveLock);
-		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id))
-			return entry;
-		hash_search(bank_cache, name, HASH_REMOVE, NULL);
-	}
-
-	snap = look_begin();
-	found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, ForwardScanDirection,
-					 snap, 3, atts, values, isnull);
-	look_end();
-	if (found)
-	{
-		LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
-		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]));
-	}
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("bank \"%s\" does not exist", name),
-				 errhint("Create it with sb_create_bank().")));
-
-	entry = hash_search(bank_cache, name, HASH_ENTER, NULL);
-	entry->bank_id = DatumGetInt32(values[0]);
-	entry->scope_id = DatumGetInt32(values[1]);
-	entry->cursor_seq = DatumGetObjectId(values[2]);
-	entry->nholes = 0;
-	entry->survey_blocker = InvalidTransactionId;
-	entry->survey_upto = 0;
-	return entry;
 }
 
 /*
@@ -875,18 +823,28 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 
 	PreventCommandIfReadOnly("sb_fetch_item()");
 
-	st.bank = find_bank(bank);
+	st.bank = sb_find_bank(bank, true);
 	st.bank_id = st.bank->bank_id;
 	st.scope_id = st.bank->scope_id;
 
-	/* a repeat, or a bank known to be sold out: index probes only */
+	/*
+	 * A repeat: one probe under the statement's snapshot (a claim that
+	 * snapshot cannot see is found by the claim path below).
+	 */
+	if (ActiveSnapshotSet())
+	{
+		item = held_item(&st, GetActiveSnapshot());
+		if (item != (Datum) 0)
+			PG_RETURN_DATUM(item);
+	}
+
+	/* a fresh look: a repeat, or a bank known to be sold out */
 	snap = look_begin();
 	item = held_item(&st, snap);
 	if (item == (Datum) 0)
 	{
 		read_bank_counts(&st, snap);
-		sold_out = st.settled_upto >= st.items_total &&
-			!has_released_item(&st, snap);
+		sold_out = marked_sold_out(&st);
 	}
 	look_end();
 
@@ -895,9 +853,9 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	if (sold_out)
 		PG_RETURN_NULL();
 
-	SPI_connect();
+	sb_claim_begin();
 	item = fetch_new_in_context(&st, st.bank->name);
-	SPI_finish();
+	sb_claim_end();
 
 	if (item == (Datum) 0)
 		PG_RETURN_NULL();

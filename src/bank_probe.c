@@ -40,12 +40,14 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "executor/tuptable.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "bank_probe.h"
 
@@ -64,8 +66,33 @@ static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_CLAIM_FREE] = "claim_free",
 };
 
+/* Each column: its table, its name, and whether an older schema lacks it. */
+static const struct
+{
+	SbRelation	rel;
+	const char *name;
+	bool		optional;
+}			column_defs[SB_NUM_COLS] = {
+	[SB_COL_BANK_BANK_ID] = {SB_BANK, "bank_id", false},
+	[SB_COL_BANK_SCOPE_ID] = {SB_BANK, "scope_id", false},
+	[SB_COL_BANK_CURSOR_SEQ] = {SB_BANK, "cursor_seq", false},
+	[SB_COL_BANK_ITEMS_TOTAL] = {SB_BANK, "items_total", false},
+	[SB_COL_BANK_FREE_EPOCH] = {SB_BANK, "free_epoch", true},
+	[SB_COL_PROGRESS_BANK_ID] = {SB_PROGRESS, "bank_id", false},
+	[SB_COL_PROGRESS_SETTLED] = {SB_PROGRESS, "settled_upto", false},
+	[SB_COL_PROGRESS_SOLD_OUT_EPOCH] = {SB_PROGRESS, "sold_out_epoch", true},
+	[SB_COL_ITEM_ITEM] = {SB_ITEM, "item", false},
+	[SB_COL_CLAIM_BANK_ID] = {SB_CLAIM, "bank_id", false},
+	[SB_COL_CLAIM_SLOT] = {SB_CLAIM, "slot", false},
+	[SB_COL_CLAIM_SCOPE_ID] = {SB_CLAIM, "scope_id", false},
+	[SB_COL_CLAIM_DEDUP_ID] = {SB_CLAIM, "dedup_id", false},
+	[SB_COL_CLAIM_ITEM] = {SB_CLAIM, "item", true},
+};
+
 static Oid	data_namespace;
+static Oid	data_owner;
 static Oid	relation_oids[SB_NUM_RELS];
+static AttrNumber column_attnums[SB_NUM_COLS];
 static bool relation_oids_valid = false;
 static bool callback_registered = false;
 
@@ -83,6 +110,19 @@ relation_oids_callback(Datum arg, Oid relid)
 	for (int i = 0; i < SB_NUM_RELS; i++)
 		if (relation_oids[i] == relid)
 			relation_oids_valid = false;
+}
+
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
 }
 
 /* The OID of one of the storagebox_data relations. */
@@ -108,9 +148,37 @@ sb_relation_oid(SbRelation rel)
 			if (!OidIsValid(relation_oids[i]))
 				elog(ERROR, "storagebox_data.%s is missing", relation_names[i]);
 		}
+		for (int i = 0; i < SB_NUM_COLS; i++)
+		{
+			column_attnums[i] = get_attnum(relation_oids[column_defs[i].rel],
+										   column_defs[i].name);
+			if (column_attnums[i] == InvalidAttrNumber && !column_defs[i].optional)
+				elog(ERROR, "storagebox_data.%s.%s is missing",
+					 relation_names[column_defs[i].rel], column_defs[i].name);
+		}
+		data_owner = relation_owner(relation_oids[SB_CLAIM]);
 		relation_oids_valid = true;
 	}
 	return relation_oids[rel];
+}
+
+/* The attribute number of a column, or InvalidAttrNumber (optional ones). */
+AttrNumber
+sb_column(SbColumn col)
+{
+	(void) sb_relation_oid(SB_BANK);
+	return column_attnums[col];
+}
+
+/*
+ * The role that owns the storagebox_data tables: internal statements run as
+ * that role, never as the caller (see sb_run_as_owner in bank_claim.c).
+ */
+Oid
+sb_data_owner(void)
+{
+	(void) sb_relation_oid(SB_BANK);
+	return data_owner;
 }
 
 /* The OID of the storagebox_data schema. */
@@ -212,8 +280,9 @@ sb_claim_scan_next(SbClaimScan *cs, SbClaimVersion *version)
 	/* HeapTupleSatisfiesDirty leaves the in-progress xids in the snapshot */
 	version->inserting = cs->dirty.xmin;
 	version->deleting = cs->dirty.xmax;
-	version->slot = DatumGetInt64(slot_getattr(cs->slot, Anum_claim_slot, &isnull));
-	(void) slot_getattr(cs->slot, Anum_claim_dedup_id, &version->free);
+	version->slot = DatumGetInt64(slot_getattr(cs->slot, sb_column(SB_COL_CLAIM_SLOT),
+											  &isnull));
+	(void) slot_getattr(cs->slot, sb_column(SB_COL_CLAIM_DEDUP_ID), &version->free);
 	tuple = ExecFetchSlotHeapTuple(cs->slot, false, NULL);
 	version->own = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
 	return true;

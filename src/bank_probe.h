@@ -33,16 +33,31 @@ typedef enum SbRelation
 	SB_NUM_RELS
 } SbRelation;
 
-/* Attribute numbers, as created by the install script. */
-#define Anum_bank_bank_id		1
-#define Anum_bank_scope_id		3
-#define Anum_bank_cursor_seq	4
-#define Anum_bank_items_total	5
-#define Anum_progress_settled	2
-#define Anum_item_item			3
-#define Anum_claim_bank_id		1
-#define Anum_claim_slot			2
-#define Anum_claim_dedup_id		4
+/*
+ * The columns the C code reads or writes.  Their attribute numbers are
+ * looked up by name in the catalog, together with the relation OIDs, so
+ * the C code never depends on the column order of the install scripts.
+ * Columns marked optional in bank_probe.c appeared in a later version and
+ * are InvalidAttrNumber until ALTER EXTENSION UPDATE has run.
+ */
+typedef enum SbColumn
+{
+	SB_COL_BANK_BANK_ID,
+	SB_COL_BANK_SCOPE_ID,
+	SB_COL_BANK_CURSOR_SEQ,
+	SB_COL_BANK_ITEMS_TOTAL,
+	SB_COL_BANK_FREE_EPOCH,		/* 1.3 */
+	SB_COL_PROGRESS_BANK_ID,
+	SB_COL_PROGRESS_SETTLED,
+	SB_COL_PROGRESS_SOLD_OUT_EPOCH, /* 1.3 */
+	SB_COL_ITEM_ITEM,
+	SB_COL_CLAIM_BANK_ID,
+	SB_COL_CLAIM_SLOT,
+	SB_COL_CLAIM_SCOPE_ID,
+	SB_COL_CLAIM_DEDUP_ID,
+	SB_COL_CLAIM_ITEM,			/* 1.3 */
+	SB_NUM_COLS
+} SbColumn;
 
 #define SB_PROBE_MAX_KEYS	2
 
@@ -78,6 +93,8 @@ typedef struct SbClaimScan
 } SbClaimScan;
 
 extern Oid	sb_relation_oid(SbRelation rel);
+extern AttrNumber sb_column(SbColumn col);
+extern Oid	sb_data_owner(void);
 extern Oid	sb_data_namespace(void);
 extern bool sb_probe(SbRelation rel, SbRelation idx, int nkeys,
 					 const SbProbeKey *keys, ScanDirection dir,

@@ -18,6 +18,7 @@
 /* storagebox.c */
 extern int	sb_max_count;
 extern struct HTAB *sb_name_cache_create(const char *tabname, Size entrysize);
+extern void sb_rethrow_without_internal_context(const char *our_prefix) pg_attribute_noreturn();
 
 /* args.c: argument checks; each raises a precise error and returns on success */
 extern void sb_require_text(const char *what, text *value, int max_bytes);

@@ -12,7 +12,8 @@
 #     bank
 #   - no dedup_id holding two items in a scope
 #   - every held claim is in the scope of its bank (scopes honoured)
-#   - every claim has its item; slots within 1..items_total
+#   - every claim has its item; slots within 1..items_total; the copy of
+#     the item a claim row carries (1.3) is the item of its slot
 #   - counts conserved: items_total = count of items = items_left +
 #     items_handed_out (sb_banks), items_handed_out = held claims,
 #     items_left >= 0; every slot up to the settle watermark has a claim row
@@ -193,6 +194,21 @@ sub check
 		  if exists $holder_of{$key};
 		$holder_of{$key} = "$scope_id/$dedup";
 		$holds{"$scope_id/$dedup"} = $item;
+	}
+
+	# the item carried by claim rows (from 1.3 on) is the slot's item
+	my ($has_item_copy) = rows($q,
+		"SELECT count(*) FROM pg_attribute WHERE attrelid = 'storagebox_data.claim'::regclass"
+	  . " AND attname = 'item' AND NOT attisdropped");
+	if ($has_item_copy->[0])
+	{
+		for my $r (rows($q,
+				"SELECT c.bank_id, c.slot, c.item, i.item FROM storagebox_data.claim c"
+			  . " JOIN storagebox_data.item i USING (bank_id, slot)"
+			  . " WHERE c.item IS DISTINCT FROM i.item AND c.item IS NOT NULL"))
+		{
+			$bad->("claim of slot $r->[1] in bank $r->[0] carries item $r->[2], the slot's is $r->[3]");
+		}
 	}
 
 	my %disp;

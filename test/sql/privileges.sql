@@ -1,6 +1,7 @@
 -- Least privilege: an application role with only the README's GRANTs can
--- fetch, look up and draw numbers, and nothing else; SECURITY DEFINER
--- functions cannot be hijacked through objects in public or pg_temp.
+-- fetch, look up and draw numbers, and nothing else; no function can be
+-- hijacked through objects in public or pg_temp, whether it is SECURITY
+-- DEFINER or runs its internal statements as the owner of the tables.
 SET client_min_messages = warning;
 
 -- nothing of storagebox is executable or readable by PUBLIC, except
@@ -17,7 +18,10 @@ SELECT c.oid::regclass AS public_can_read
         OR has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE'));
 SELECT has_schema_privilege('public', 'storagebox_data', 'USAGE') AS public_uses_data_schema;
 -- functions that change state are SECURITY DEFINER with a pinned search_path,
--- except the C dispensers, which run no SQL (see src/dispenser.c)
+-- except the C ones: the dispensers run no SQL (src/dispenser.c), and
+-- sb_fetch_item, sb_lookup and sb_release read and write the tables directly
+-- and run their few internal statements as the tables' owner, with every
+-- name qualified (src/bank_claim.c)
 SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer, p.proconfig
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'storagebox')
@@ -27,6 +31,8 @@ SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer, p.proco
 SELECT sb_create_bank('priv');
 SELECT sb_add_items('priv', ARRAY['secret-1', 'secret-2', 'secret-3']);
 SELECT sb_create_dispenser('tickets', 'forward', 100, 199);
+SELECT sb_create_bank('priv_small');
+SELECT sb_add_items('priv_small', ARRAY['small-1']);
 
 CREATE ROLE regress_sb_app;
 -- the README's GRANTs
@@ -68,6 +74,14 @@ SELECT sb_next('tickets') AS ticket, sb_next('tickets', 3) AS tickets;
 SELECT (SELECT count(*) FROM pg_temp.claim) + (SELECT count(*) FROM public.claim)
      + (SELECT count(*) FROM pg_temp.item) + (SELECT count(*) FROM public.item) AS planted_rows;
 
+-- even with public searched before pg_catalog, the internal statements of
+-- the slow path (the watermark, the sold-out mark) are not hijacked
+SET search_path = public, pg_catalog, pg_temp;
+SELECT sb_fetch_item('priv_small', 'app-user-1') AS last_item,
+       sb_fetch_item('priv_small', 'app-user-2') AS sold_out,
+       sb_fetch_item('priv_small', 'app-user-3') AS still_sold_out;
+SET search_path = pg_temp, public;
+
 -- it cannot read or change the tables, or see the view
 SELECT regress.try($$SELECT item FROM storagebox_data.item$$) AS read_items;
 SELECT regress.try($$SELECT * FROM storagebox_data.claim$$) AS read_claims;
@@ -92,7 +106,7 @@ RESET ROLE;
 RESET search_path;
 
 -- a superuser with the planted objects first on its path is not hijacked either
-SET search_path = public, pg_temp;
+SET search_path = public, pg_catalog, pg_temp;
 SELECT sb_add_items('priv', ARRAY['secret-4']) AS added_under_planted_path;
 SELECT sb_release('priv', 'app-user-1') AS released_under_planted_path;
 SELECT sb_fetch_item('priv', 'app-user-2') AS fetched_under_planted_path;
@@ -112,4 +126,5 @@ REVOKE ALL ON FUNCTION sb_fetch_item(text, text), sb_lookup(text, text),
 SELECT sb_revoke_dispenser('tickets', 'regress_sb_app');
 DROP ROLE regress_sb_app;
 SELECT sb_drop_bank('priv');
+SELECT sb_drop_bank('priv_small');
 SELECT sb_drop_dispenser('tickets');

@@ -32,6 +32,9 @@ SELECT extversion FROM pg_extension WHERE extname = 'storagebox';
 SELECT * FROM banks_before EXCEPT SELECT * FROM sb_banks;
 SELECT sb_fetch_item('kept', 'before-upgrade') AS same_item,
        sb_fetch_item('kept', 'after-upgrade') AS next_item;
+-- 1.3 copied the item into the claim written before it (by this library,
+-- which writes no copy while the column does not exist yet)
+SELECT c.dedup_id, c.item FROM storagebox_data.claim c ORDER BY c.slot;
 -- and 1.1 works: the built-in dispensers exist from the upgrade
 SELECT dispenser, direction, next_value FROM sb_dispensers ORDER BY 1;
 SELECT sb_forward() AS forward, sb_reverse(2) AS reverse;

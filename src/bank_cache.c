@@ -1,0 +1,108 @@
+/*-------------------------------------------------------------------------
+ *
+ * bank_cache.c
+ *	  The per-backend cache of bank identities: name -> bank_id, scope_id
+ *	  and cursor sequence, plus the hints one backend keeps about a bank.
+ *
+ * A bank's identity never changes while the bank exists; a bank dropped
+ * and created again under the same name gets a new cursor sequence.  So an
+ * entry is trusted as long as its cursor sequence still exists under the
+ * name bank_cursor_<bank_id> in storagebox_data; otherwise it is looked up
+ * again.  The lookup is a direct probe of the bank table's name key.
+ *
+ * Lock order: the first lock of a fetch is RowExclusiveLock on the bank's
+ * cursor sequence, taken here and held to the end of the transaction.
+ * sb_drop_bank drops that sequence, so it waits for every writer in flight
+ * and no writer can see a bank disappear under it.  Readers take no lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "bank_cache.h"
+#include "bank_probe.h"
+
+static HTAB *bank_cache = NULL;
+
+/* Whether seqoid is still the cursor of bank bank_id. */
+static bool
+cursor_belongs_to(Oid seqoid, int32 bank_id)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seqoid));
+	char		expected[NAMEDATALEN];
+	bool		ok;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	snprintf(expected, sizeof(expected), "bank_cursor_%d", bank_id);
+	ok = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace == sb_data_namespace() &&
+		strcmp(NameStr(((Form_pg_class) GETSTRUCT(tuple))->relname), expected) == 0;
+	ReleaseSysCache(tuple);
+	return ok;
+}
+
+/*
+ * The cache entry of a bank; raises 42704 for an unknown bank.  With
+ * lock_cursor, its cursor is locked (RowExclusiveLock) for the rest of the
+ * transaction: sb_drop_bank drops the cursor, so the bank cannot go away
+ * under a writer.  Readers pass false (a standby cannot take that lock).
+ */
+BankCacheEntry *
+sb_find_bank(text *bank, bool lock_cursor)
+{
+	char	   *name = text_to_cstring(bank);
+	BankCacheEntry *entry;
+	SbProbeKey	key = {F_TEXTEQ, PointerGetDatum(bank)};
+	AttrNumber	atts[3] = {sb_column(SB_COL_BANK_BANK_ID),
+		sb_column(SB_COL_BANK_SCOPE_ID), sb_column(SB_COL_BANK_CURSOR_SEQ)};
+	Datum		values[3];
+	bool		isnull[3];
+	bool		found;
+
+	if (bank_cache == NULL)
+		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
+
+	entry = hash_search(bank_cache, name, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		if (lock_cursor)
+			LockRelationOid(entry->cursor_seq, RowExclusiveLock);
+		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id))
+			return entry;
+		hash_search(bank_cache, name, HASH_REMOVE, NULL);
+	}
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	found = sb_probe(SB_BANK, SB_BANK_NAME_KEY, 1, &key, ForwardScanDirection,
+					 GetActiveSnapshot(), 3, atts, values, isnull);
+	PopActiveSnapshot();
+	if (found)
+	{
+		if (lock_cursor)
+			LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
+		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]));
+	}
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bank \"%s\" does not exist", name),
+				 errhint("Create it with sb_create_bank().")));
+
+	entry = hash_search(bank_cache, name, HASH_ENTER, NULL);
+	entry->bank_id = DatumGetInt32(values[0]);
+	entry->scope_id = DatumGetInt32(values[1]);
+	entry->cursor_seq = DatumGetObjectId(values[2]);
+	entry->nholes = 0;
+	entry->survey_blocker = InvalidTransactionId;
+	entry->survey_upto = 0;
+	return entry;
+}

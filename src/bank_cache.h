@@ -1,0 +1,38 @@
+/*-------------------------------------------------------------------------
+ *
+ * bank_cache.h
+ *	  The per-backend cache of bank identities (bank_cache.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BANK_CACHE_H
+#define BANK_CACHE_H
+
+#include "postgres.h"
+
+#include "access/transam.h"
+
+#include "storagebox.h"
+
+/* Holes a fast-path survey hands on to this backend's next fetches, at most. */
+#define SB_MAX_HOLES	16
+
+/* What this backend knows of one bank, by name. */
+typedef struct BankCacheEntry
+{
+	char		name[SB_NAME_MAX_BYTES + 1];	/* hash key */
+	int32		bank_id;
+	int32		scope_id;
+	Oid			cursor_seq;
+	/* holes seen behind the cursor by a fast-path survey, to claim next */
+	int			nholes;
+	int64		holes[SB_MAX_HOLES];
+	/* the in-flight transaction that stopped the last fast-path survey */
+	TransactionId survey_blocker;
+	/* how far the last fast-path survey looked */
+	int64		survey_upto;
+} BankCacheEntry;
+
+extern BankCacheEntry *sb_find_bank(text *bank, bool lock_cursor);
+
+#endif							/* BANK_CACHE_H */
