@@ -11,6 +11,8 @@ OBJS = \
 	src/bank_cache.o \
 	src/bank_fetch.o \
 	src/bank_holder.o \
+	src/bank_settle.o \
+	src/bank_reuse.o \
 	src/bank_load.o \
 	src/seq_run.o \
 	src/dispenser.o

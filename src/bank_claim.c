@@ -277,7 +277,9 @@ slot_has_row(int32 bank_id, int64 slot)
  * Insert the claim row (bank_id, slot, scope_id, dedup_id, item) with the
  * speculative-insertion protocol.  Returns false, leaving nothing behind,
  * if a unique index already has (or is getting) a conflicting entry.
- * Never waits.
+ * Never waits.  This is not the executor: column defaults, CHECK and NOT
+ * NULL constraints and triggers are not applied, so every column the
+ * schema adds must be set here (the others are NULL).
  */
 static bool
 insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,

@@ -4,6 +4,18 @@
  *	  sb_fetch_item(bank, dedup_id): hand each dedup_id exactly one item,
  *	  and the lock protocol that keeps fetches from waiting on strangers.
  *
+ * The bank's code is split by concern:
+ *   bank_cache.c   the bank identity cache (and the first lock of a fetch)
+ *   bank_fetch.c   this file: the protocol, the entry point, the fast path
+ *                  (repeat, cursor slot, known holes)
+ *   bank_claim.c   the writes: the direct claim insert, slot locks, and
+ *                  the rare internal statements run as the tables' owner
+ *   bank_settle.c  the slow path: surveys, the watermark, the sold-out
+ *                  mark, and wait (b)
+ *   bank_reuse.c   released items (free-slot reuse)
+ *   bank_holder.c  sb_lookup and sb_release
+ *   bank_probe.c   direct index probes and dirty-snapshot scans
+ *
  * Design
  * ------
  * A bank's items are numbered 1..items_total ("slots") in
@@ -84,62 +96,23 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/pg_class.h"
 #include "commands/sequence.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "bank_cache.h"
 #include "bank_claim.h"
+#include "bank_fetch.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
-
-/* Fast-path survey: every SURVEY_EVERY slots, up to SURVEY_MARGIN behind. */
-#define SURVEY_EVERY	256
-#define SURVEY_MARGIN	256
-
-/* Holes a survey hands on, at most. */
-#define MAX_GAPS		SB_MAX_HOLES
-
-/* How long a fetch sleeps before it looks again at a row locked in passing. */
-#define RELOOK_USEC		1000L
-
-/* What one fetch knows about its bank. */
-typedef struct FetchState
-{
-	BankCacheEntry *bank;
-	int32		bank_id;
-	int32		scope_id;
-	Datum		dedup_id;		/* text */
-	int64		items_total;
-	int64		settled_upto;	/* the watermark */
-	int64		free_epoch;		/* bumped by every sb_release of the bank */
-	int64		mark_epoch;		/* the sold-out mark on the watermark, or -1 */
-	MemoryContext result_cxt;	/* where the returned item is allocated */
-} FetchState;
-
-/* What a survey of slots found. */
-typedef struct SlotSurvey
-{
-	int64		settled;		/* every slot up to here has a committed row */
-	TransactionId blocker;		/* in flight at settled + 1, if that stopped it */
-	int			ngaps;			/* slots without any row */
-	int64		gaps[MAX_GAPS];
-	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
-	TransactionId pending;		/* another transaction claiming one of them */
-} SlotSurvey;
 
 /*
  * Whether the current transaction has made a claim (wait (b) above is only
@@ -147,7 +120,8 @@ typedef struct SlotSurvey
  * transaction; a claim rolled back with a subtransaction still counts,
  * which only ever means answering NULL instead of waiting.
  */
-static bool xact_has_claims = false;
+bool		sb_xact_has_claims = false;
+
 static bool xact_callback_registered = false;
 
 static void
@@ -160,59 +134,65 @@ reset_claims_at_xact_end(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			xact_has_claims = false;
+			sb_xact_has_claims = false;
 			break;
 		default:
 			break;
 	}
 }
 
-static void
-note_claim(void)
+void
+sb_note_claim(void)
 {
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(reset_claims_at_xact_end, NULL);
 		xact_callback_registered = true;
 	}
-	xact_has_claims = true;
+	sb_xact_has_claims = true;
 }
 
 /*
  * A look at the bank: a snapshot that, under READ COMMITTED, sees every
  * commit so far (under the other levels, the transaction snapshot).  It
- * sees this transaction's own earlier claims.  Every look_begin is paired
- * with look_end; an error in between is cleaned up by the transaction abort.
+ * sees this transaction's own earlier claims.  Every sb_look_begin is paired
+ * with sb_look_end; an error in between is cleaned up by the transaction abort.
  */
-static Snapshot
-look_begin(void)
+Snapshot
+sb_look_begin(void)
 {
 	PushActiveSnapshot(GetTransactionSnapshot());
 	return GetActiveSnapshot();
 }
 
-static void
-look_end(void)
+void
+sb_look_end(void)
 {
 	PopActiveSnapshot();
 }
 
-/* The item in a slot, copied into st->result_cxt. */
-static Datum
-item_in_slot(FetchState *st, int64 slot)
+/*
+ * The item in a slot, copied into st->result_cxt.  The slot is one this
+ * fetch has seen within items_total, so its item row is committed (it was
+ * added in the transaction that raised items_total) and is never updated;
+ * a dirty snapshot reads it without the cost of taking a new snapshot.
+ */
+Datum
+sb_fetch_slot_item(FetchState *st, int64 slot)
 {
 	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
-	Snapshot	snap = look_begin();
-	Datum		item = sb_item_in_slot(st->bank_id, slot, snap);
+	SnapshotData dirty;
+	Datum		item;
 
-	look_end();
+	InitDirtySnapshot(dirty);
+	item = sb_item_in_slot(st->bank_id, slot, &dirty);
 	MemoryContextSwitchTo(old);
 	return item;
 }
 
 /* The item dedup_id holds in the scope as snap sees it, or (Datum) 0. */
-static Datum
-held_item(FetchState *st, Snapshot snap)
+Datum
+sb_fetch_held_item(FetchState *st, Snapshot snap)
 {
 	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
 	Datum		item = sb_held_item(st->scope_id, st->dedup_id, snap);
@@ -226,8 +206,8 @@ held_item(FetchState *st, Snapshot snap)
  * snap sees them (the epoch columns are absent before ALTER EXTENSION
  * UPDATE to 1.3: then there is never a mark).
  */
-static void
-read_bank_counts(FetchState *st, Snapshot snap)
+void
+sb_read_bank_counts(FetchState *st, Snapshot snap)
 {
 	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
 	AttrNumber	bank_atts[2] = {sb_column(SB_COL_BANK_ITEMS_TOTAL),
@@ -261,56 +241,18 @@ read_bank_counts(FetchState *st, Snapshot snap)
 }
 
 /*
- * Whether the bank carries a valid sold-out mark: the watermark covers
- * every item, and no sb_release has committed since the mark was set (a
- * release bumps free_epoch; sb_add_items raises items_total past it).
- */
-static bool
-marked_sold_out(FetchState *st)
-{
-	return st->settled_upto >= st->items_total &&
-		st->mark_epoch >= 0 && st->mark_epoch == st->free_epoch;
-}
-
-/*
- * Set the sold-out mark, once the slow path has found nothing free and
- * nothing in flight (under READ COMMITTED only).  The epoch was read before
- * the surveys that found nothing free, so a release committed after it has
- * bumped the epoch past the mark, and one in flight stopped the surveys.
- */
-static void
-mark_sold_out(FetchState *st)
-{
-	if (IsolationUsesXactSnapshot() || st->settled_upto < st->items_total ||
-		marked_sold_out(st) ||
-		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH) == InvalidAttrNumber)
-		return;
-	sb_mark_sold_out(st->bank_id, st->items_total, st->free_epoch);
-}
-
-/* Whether snap sees a released item in the bank. */
-static bool
-has_released_item(FetchState *st, Snapshot snap)
-{
-	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
-
-	return sb_probe(SB_CLAIM, SB_CLAIM_FREE, 1, &key, ForwardScanDirection,
-					snap, 0, NULL, NULL, NULL);
-}
-
-/*
  * A fresh look: the item dedup_id holds, if any; otherwise refresh the
  * bank's counts and return (Datum) 0.
  */
-static Datum
-look_again(FetchState *st)
+Datum
+sb_look_again(FetchState *st)
 {
-	Snapshot	snap = look_begin();
-	Datum		item = held_item(st, snap);
+	Snapshot	snap = sb_look_begin();
+	Datum		item = sb_fetch_held_item(st, snap);
 
 	if (item == (Datum) 0)
-		read_bank_counts(st, snap);
-	look_end();
+		sb_read_bank_counts(st, snap);
+	sb_look_end();
 	return item;
 }
 
@@ -320,10 +262,10 @@ look_again(FetchState *st)
  * and the caller should try again.  Under REPEATABLE READ and SERIALIZABLE
  * a claim our snapshot cannot see is a serialization failure.
  */
-static Datum
-after_dedup_conflict(FetchState *st)
+Datum
+sb_after_dedup_conflict(FetchState *st)
 {
-	Datum		item = look_again(st);
+	Datum		item = sb_look_again(st);
 
 	if (item == (Datum) 0 && IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -337,8 +279,8 @@ after_dedup_conflict(FetchState *st)
  * Wait (a): if another transaction is in the middle of claiming dedup_id in
  * the scope, wait for it to end and return true.
  */
-static bool
-waited_for_same_dedup_id(FetchState *st)
+bool
+sb_waited_for_same_dedup_id(FetchState *st)
 {
 	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(st->scope_id)},
 	{F_TEXTEQ, st->dedup_id}};
@@ -357,202 +299,20 @@ waited_for_same_dedup_id(FetchState *st)
 	return true;
 }
 
-/* The slot a survey is looking at, while it reads its row versions. */
-typedef struct SurveyCursor
-{
-	int64		next;			/* lowest slot not yet seen */
-	bool		in_prefix;		/* every slot so far had a committed row */
-	bool		have_slot;		/* cur is a slot with at least one version */
-	int64		cur;
-	bool		cur_committed;
-	TransactionId cur_inflight;
-} SurveyCursor;
-
-/* Account for the slot the survey has finished reading. */
-static void
-survey_close_slot(SlotSurvey *sv, SurveyCursor *sc)
-{
-	if (!sc->have_slot || !sc->in_prefix)
-		return;
-	if (sc->cur_committed)
-		sv->settled = sc->cur;
-	else
-	{
-		sc->in_prefix = false;
-		sv->blocker = sc->cur_inflight;
-	}
-}
-
-/* Record the slots from sc->next up to (not including) upto as gaps. */
-static void
-survey_add_gaps(SlotSurvey *sv, SurveyCursor *sc, int64 upto)
-{
-	for (; sc->next < upto && sv->ngaps < MAX_GAPS; sc->next++)
-	{
-		sv->gaps[sv->ngaps++] = sc->next;
-		sc->in_prefix = false;
-	}
-	if (sc->next < upto)
-		sv->truncated = true;
-}
-
-/*
- * Survey slots [from, to] of the bank under a dirty snapshot, without
- * waiting: how far the committed prefix reaches, the first MAX_GAPS slots
- * that have no row at all, and one transaction (if any) that is claiming a
- * slot in the range.  Stops early once MAX_GAPS gaps are found.
- */
-static void
-survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
-{
-	SbClaimScan cs;
-	SbClaimVersion v;
-	SurveyCursor sc = {.next = from,.in_prefix = true};
-
-	sv->settled = from - 1;
-	sv->blocker = InvalidTransactionId;
-	sv->ngaps = 0;
-	sv->truncated = false;
-	sv->pending = InvalidTransactionId;
-	if (to < from)
-		return;
-
-	sb_claim_scan_begin(&cs, SB_CLAIM_PKEY, bank_id, from);
-	while (!sv->truncated && sb_claim_scan_next(&cs, &v) && v.slot <= to)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!sc.have_slot || v.slot != sc.cur)
-		{
-			survey_close_slot(sv, &sc);
-			survey_add_gaps(sv, &sc, v.slot);
-			if (sv->truncated)
-				break;
-			sc.have_slot = true;
-			sc.cur = v.slot;
-			sc.next = v.slot + 1;
-			sc.cur_committed = false;
-			sc.cur_inflight = InvalidTransactionId;
-		}
-
-		/*
-		 * Our own uncommitted claims count as committed: the watermark row
-		 * goes into the same (sub)transaction, so it can only ever commit
-		 * together with them.
-		 */
-		if (v.own || !TransactionIdIsValid(v.inserting))
-			sc.cur_committed = true;
-		if (TransactionIdIsValid(v.inserting))
-		{
-			sc.cur_inflight = v.inserting;
-			/* a claim in flight; a release in flight is not waited for */
-			if (!v.free && !TransactionIdIsValid(sv->pending))
-				sv->pending = v.inserting;
-		}
-	}
-	sb_claim_scan_end(&cs);
-	if (!sv->truncated)
-	{
-		survey_close_slot(sv, &sc);
-		survey_add_gaps(sv, &sc, to + 1);
-	}
-}
-
-/*
- * Survey the released items: a transaction claiming one of them, if any,
- * and whether one is committed free but was locked in passing (somebody's
- * claim is between its row lock and its update).
- */
-static void
-survey_released(int32 bank_id, TransactionId *pending, bool *relook)
-{
-	SbClaimScan cs;
-	SbClaimVersion v;
-
-	*pending = InvalidTransactionId;
-	*relook = false;
-	sb_claim_scan_begin(&cs, SB_CLAIM_FREE, bank_id, 0);
-	while (sb_claim_scan_next(&cs, &v))
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!v.free || v.own)
-			continue;
-		if (TransactionIdIsValid(v.deleting))
-		{
-			*pending = v.deleting;
-			break;
-		}
-		if (!TransactionIdIsValid(v.inserting))
-			*relook = true;
-	}
-	sb_claim_scan_end(&cs);
-}
-
 /*
  * Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot.  On
  * SB_CLAIMED, *item is the slot's item (allocated in st->result_cxt).
  */
-static SbClaimResult
-claim_slot(FetchState *st, int64 slot, Datum *item)
+SbClaimResult
+sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item)
 {
 	SbClaimResult r;
 
-	*item = item_in_slot(st, slot);
+	*item = sb_fetch_slot_item(st, slot);
 	r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id, st->dedup_id, *item);
 	if (r == SB_CLAIMED)
-		note_claim();
+		sb_note_claim();
 	return r;
-}
-
-/*
- * Survey from the watermark up to upto (at most the end of the bank): raise
- * the watermark over what has been committed, and keep the holes found for
- * this backend's next fetches.
- */
-static void
-survey_up_to(FetchState *st, int64 upto)
-{
-	SlotSurvey	sv;
-	Snapshot	snap;
-
-	snap = look_begin();
-	read_bank_counts(st, snap);
-	look_end();
-	upto = Min(upto, st->items_total);
-	if (upto <= st->settled_upto)
-		return;
-
-	survey_slots(st->bank_id, st->settled_upto + 1, upto, &sv);
-	if (sv.settled > st->settled_upto)
-		sb_raise_watermark(st->bank_id, sv.settled);
-	st->bank->survey_blocker = sv.blocker;
-	st->bank->survey_upto = upto;
-	st->bank->nholes = sv.ngaps;
-	memcpy(st->bank->holes, sv.gaps, sizeof(int64) * sv.ngaps);
-}
-
-/*
- * Fast-path survey behind slot, every SURVEY_EVERY slots, or again once
- * this backend has claimed the last hole the previous survey found.  Only
- * under READ COMMITTED, and skipped while the transaction that stopped the
- * last survey is still in flight.
- */
-static void
-survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
-{
-	int64		upto;
-
-	if (IsolationUsesXactSnapshot())
-		return;
-	if (claimed_last_hole)
-		upto = st->bank->survey_upto;
-	else if (slot % SURVEY_EVERY == 0 && slot > SURVEY_MARGIN)
-		upto = slot - SURVEY_MARGIN;
-	else
-		return;
-	if (TransactionIdIsValid(st->bank->survey_blocker) &&
-		TransactionIdIsInProgress(st->bank->survey_blocker))
-		return;
-	survey_up_to(st, upto);
 }
 
 /*
@@ -570,7 +330,7 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 
 		if (slot > st->items_total)
 			continue;
-		switch (claim_slot(st, slot, item))
+		switch (sb_fetch_claim_slot(st, slot, item))
 		{
 			case SB_CLAIMED:
 				return slot;
@@ -582,124 +342,6 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 		}
 	}
 	return 0;
-}
-
-/*
- * The slow path: the cursor has run past the end of the bank.  Hand out a
- * released item or a hole; if every remaining item is held by another
- * transaction uncommitted, make wait (b) when allowed and look again.
- * Returns the item, or (Datum) 0 when the bank is sold out.
- */
-static Datum
-fetch_leftover(FetchState *st)
-{
-	int64		from = 0;		/* where the next survey of holes starts */
-
-	for (;;)
-	{
-		Datum		item;
-		SlotSurvey	sv;
-		TransactionId pending;
-		bool		relook = false;
-		bool		dedup_taken;
-		int64		slot;
-		Snapshot	snap;
-		bool		released;
-
-		CHECK_FOR_INTERRUPTS();
-
-		if (waited_for_same_dedup_id(st))
-		{
-			from = 0;
-			if ((item = look_again(st)) != (Datum) 0)
-				return item;
-		}
-
-		/* released items first: they wait longest */
-		snap = look_begin();
-		released = has_released_item(st, snap);
-		look_end();
-		if (released)
-		{
-			slot = sb_claim_released(st->bank_id, st->scope_id, st->dedup_id,
-									 &dedup_taken);
-			if (slot > 0)
-			{
-				note_claim();
-				return item_in_slot(st, slot);
-			}
-			if (dedup_taken)
-			{
-				if ((item = after_dedup_conflict(st)) != (Datum) 0)
-					return item;
-				continue;
-			}
-		}
-
-		/* then holes; the survey also raises the watermark */
-		if (from <= st->settled_upto)
-			from = st->settled_upto + 1;
-		survey_slots(st->bank_id, from, st->items_total, &sv);
-		if (from == st->settled_upto + 1 && sv.settled > st->settled_upto &&
-			!IsolationUsesXactSnapshot())
-		{
-			sb_raise_watermark(st->bank_id, sv.settled);
-			st->settled_upto = sv.settled;
-			st->mark_epoch = -1;	/* the new watermark row carries no mark */
-		}
-		dedup_taken = false;
-		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
-		{
-			SbClaimResult r = claim_slot(st, sv.gaps[i], &item);
-
-			if (r == SB_CLAIMED)
-				return item;
-			dedup_taken = (r == SB_DEDUP_TAKEN);
-		}
-		if (dedup_taken)
-		{
-			if ((item = after_dedup_conflict(st)) != (Datum) 0)
-				return item;
-			continue;
-		}
-		if (sv.ngaps > 0 || sv.truncated)
-		{
-			/*
-			 * Every hole was taken by somebody else meanwhile: look again,
-			 * past them if the survey stopped early; else wait for the
-			 * first one's claimer to have its row in, when allowed.
-			 */
-			if ((item = look_again(st)) != (Datum) 0)
-				return item;
-			if (sv.truncated)
-				from = sv.gaps[sv.ngaps - 1] + 1;
-			else if (!xact_has_claims && sv.ngaps > 0)
-				sb_wait_for_slot(st->bank_id, sv.gaps[0]);
-			else
-				return (Datum) 0;
-			continue;
-		}
-
-		/* nothing free: is anything in flight that may come back? */
-		pending = sv.pending;
-		if (!TransactionIdIsValid(pending))
-			survey_released(st->bank_id, &pending, &relook);
-		if (!TransactionIdIsValid(pending) && !relook)
-		{
-			mark_sold_out(st);
-			return (Datum) 0;	/* sold out */
-		}
-		if (xact_has_claims)
-			return (Datum) 0;	/* the rule: never wait while holding a claim */
-
-		if (TransactionIdIsValid(pending))
-			XactLockTableWait(pending, NULL, NULL, XLTW_None);
-		else
-			pg_usleep(RELOOK_USEC);
-		from = 0;
-		if ((item = look_again(st)) != (Datum) 0)
-			return item;
-	}
 }
 
 /*
@@ -717,39 +359,39 @@ fetch_new(FetchState *st)
 
 		CHECK_FOR_INTERRUPTS();
 
-		if (waited_for_same_dedup_id(st) &&
-			(item = look_again(st)) != (Datum) 0)
+		if (sb_waited_for_same_dedup_id(st) &&
+			(item = sb_look_again(st)) != (Datum) 0)
 			return item;
 
 		slot = claim_known_hole(st, &item, &dedup_taken);
 		if (slot > 0)
 		{
-			survey_behind(st, slot, st->bank->nholes == 0);
+			sb_survey_behind(st, slot, st->bank->nholes == 0);
 			return item;
 		}
 		if (dedup_taken)
 		{
-			if ((item = after_dedup_conflict(st)) != (Datum) 0)
+			if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
 				return item;
 			continue;
 		}
 
 		if (st->settled_upto >= st->items_total)
-			return fetch_leftover(st);
+			return sb_fetch_leftover(st);
 		slot = nextval_internal(st->bank->cursor_seq, false);
 		if (slot > st->items_total)
-			return fetch_leftover(st);
+			return sb_fetch_leftover(st);
 
-		switch (claim_slot(st, slot, &item))
+		switch (sb_fetch_claim_slot(st, slot, &item))
 		{
 			case SB_CLAIMED:
-				survey_behind(st, slot, false);
+				sb_survey_behind(st, slot, false);
 				return item;
 			case SB_DEDUP_TAKEN:
 				/* our slot stays empty: the next fetch here may take it */
-				if (st->bank->nholes < MAX_GAPS)
+				if (st->bank->nholes < SB_MAX_HOLES)
 					st->bank->holes[st->bank->nholes++] = slot;
-				if ((item = after_dedup_conflict(st)) != (Datum) 0)
+				if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
 					return item;
 				break;
 			case SB_SLOT_TAKEN:
@@ -833,20 +475,20 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	 */
 	if (ActiveSnapshotSet())
 	{
-		item = held_item(&st, GetActiveSnapshot());
+		item = sb_fetch_held_item(&st, GetActiveSnapshot());
 		if (item != (Datum) 0)
 			PG_RETURN_DATUM(item);
 	}
 
 	/* a fresh look: a repeat, or a bank known to be sold out */
-	snap = look_begin();
-	item = held_item(&st, snap);
+	snap = sb_look_begin();
+	item = sb_fetch_held_item(&st, snap);
 	if (item == (Datum) 0)
 	{
-		read_bank_counts(&st, snap);
-		sold_out = marked_sold_out(&st);
+		sb_read_bank_counts(&st, snap);
+		sold_out = sb_marked_sold_out(&st);
 	}
-	look_end();
+	sb_look_end();
 
 	if (item != (Datum) 0)
 		PG_RETURN_DATUM(item);

@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * bank_fetch.h
+ *	  What the files of a fetch share (bank_fetch.c, bank_settle.c,
+ *	  bank_reuse.c).  Not used outside the fetch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef BANK_FETCH_H
+#define BANK_FETCH_H
+
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "utils/snapshot.h"
+
+#include "bank_cache.h"
+#include "bank_claim.h"
+
+/* What one fetch knows about its bank. */
+typedef struct FetchState
+{
+	BankCacheEntry *bank;
+	int32		bank_id;
+	int32		scope_id;
+	Datum		dedup_id;		/* text */
+	int64		items_total;
+	int64		settled_upto;	/* the watermark */
+	int64		free_epoch;		/* bumped by every sb_release of the bank */
+	int64		mark_epoch;		/* the sold-out mark on the watermark, or -1 */
+	MemoryContext result_cxt;	/* where the returned item is allocated */
+} FetchState;
+
+/* Whether the current transaction has made a claim (bank_fetch.c). */
+extern bool sb_xact_has_claims;
+extern void sb_note_claim(void);
+
+/* bank_fetch.c: looks at the bank, and the claim of one slot */
+extern Snapshot sb_look_begin(void);
+extern void sb_look_end(void);
+extern Datum sb_fetch_slot_item(FetchState *st, int64 slot);
+extern Datum sb_fetch_held_item(FetchState *st, Snapshot snap);
+extern void sb_read_bank_counts(FetchState *st, Snapshot snap);
+extern Datum sb_look_again(FetchState *st);
+extern Datum sb_after_dedup_conflict(FetchState *st);
+extern bool sb_waited_for_same_dedup_id(FetchState *st);
+extern SbClaimResult sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item);
+
+/* bank_settle.c: the slow path */
+extern bool sb_marked_sold_out(FetchState *st);
+extern void sb_survey_behind(FetchState *st, int64 slot, bool claimed_last_hole);
+extern Datum sb_fetch_leftover(FetchState *st);
+
+/* bank_reuse.c: released items */
+extern bool sb_has_released_item(FetchState *st, Snapshot snap);
+extern void sb_survey_released(int32 bank_id, TransactionId *pending, bool *relook);
+
+#endif							/* BANK_FETCH_H */

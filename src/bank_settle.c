@@ -1,0 +1,370 @@
+/*-------------------------------------------------------------------------
+ *
+ * bank_settle.c
+ *	  The slow path of a fetch: settling the bank behind the cursor.
+ *
+ * Once the cursor has run past the end of the bank, what is left to hand
+ * out are holes (slots with no claim row: a fetch rolled back, lost a race
+ * for its dedup_id, or was cut off by a crash) and released items.  This
+ * file finds them and decides between an item, "sold out", and wait (b)
+ * of the protocol in bank_fetch.c.
+ *
+ * Surveys walk the claim rows under a dirty snapshot and never wait: they
+ * report how far the committed prefix reaches (the watermark is raised to
+ * it), the first holes, and one transaction, if any, in the middle of a
+ * claim.  Own uncommitted claims count as committed, because the watermark
+ * row goes into the same (sub)transaction.  The fast path runs a bounded
+ * survey every SURVEY_EVERY slots and hands the holes it found to this
+ * backend's next fetches (BankCacheEntry.holes).
+ *
+ * The sold-out mark: when a survey has found every slot committed, no
+ * released item, and nothing in flight, the fetch inserts a watermark row
+ * at items_total carrying the bank's free_epoch as it read it before the
+ * surveys.  sb_release bumps free_epoch (bank_holder.c) and sb_add_items
+ * raises items_total, so the mark holds exactly until either commits; a
+ * release in flight during the surveys stopped them from concluding, and
+ * one committed after them has bumped the epoch past the mark.  While it
+ * holds, a sold-out answer is two probes (bank row, watermark).
+ *
+ * Lock order (continuing bank_fetch.c's): the slot lock of one hole at a
+ * time (bank_claim.c); the watermark and mark inserts take no lock that
+ * anybody waits for (the index is not unique, pruning skips locked rows).
+ * Wait (b), for a transaction holding a remaining item uncommitted, is made
+ * only while holding no slot lock and only by a transaction with no
+ * uncommitted claim (sb_xact_has_claims).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/snapmgr.h"
+
+#include "bank_cache.h"
+#include "bank_claim.h"
+#include "bank_fetch.h"
+#include "bank_probe.h"
+
+/* Holes a survey hands on, at most. */
+#define MAX_GAPS		SB_MAX_HOLES
+
+/* Fast-path survey: every SURVEY_EVERY slots, up to SURVEY_MARGIN behind. */
+#define SURVEY_EVERY	256
+
+#define SURVEY_MARGIN	256
+
+/* How long a fetch sleeps before it looks again at a row locked in passing. */
+#define RELOOK_USEC		1000L
+
+/* What a survey of slots found. */
+typedef struct SlotSurvey
+{
+	int64		settled;		/* every slot up to here has a committed row */
+	TransactionId blocker;		/* in flight at settled + 1, if that stopped it */
+	int			ngaps;			/* slots without any row */
+	int64		gaps[MAX_GAPS];
+	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
+	TransactionId pending;		/* another transaction claiming one of them */
+} SlotSurvey;
+
+/*
+ * Whether the bank carries a valid sold-out mark: the watermark covers
+ * every item, and no sb_release has committed since the mark was set (a
+ * release bumps free_epoch; sb_add_items raises items_total past it).
+ */
+bool
+sb_marked_sold_out(FetchState *st)
+{
+	return st->settled_upto >= st->items_total &&
+		st->mark_epoch >= 0 && st->mark_epoch == st->free_epoch;
+}
+
+/*
+ * Set the sold-out mark, once the slow path has found nothing free and
+ * nothing in flight (under READ COMMITTED only).  The epoch was read before
+ * the surveys that found nothing free, so a release committed after it has
+ * bumped the epoch past the mark, and one in flight stopped the surveys.
+ */
+static void
+mark_sold_out(FetchState *st)
+{
+	if (IsolationUsesXactSnapshot() || st->settled_upto < st->items_total ||
+		sb_marked_sold_out(st) ||
+		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH) == InvalidAttrNumber)
+		return;
+	sb_mark_sold_out(st->bank_id, st->items_total, st->free_epoch);
+}
+
+/* The slot a survey is looking at, while it reads its row versions. */
+typedef struct SurveyCursor
+{
+	int64		next;			/* lowest slot not yet seen */
+	bool		in_prefix;		/* every slot so far had a committed row */
+	bool		have_slot;		/* cur is a slot with at least one version */
+	int64		cur;
+	bool		cur_committed;
+	TransactionId cur_inflight;
+} SurveyCursor;
+
+/* Account for the slot the survey has finished reading. */
+static void
+survey_close_slot(SlotSurvey *sv, SurveyCursor *sc)
+{
+	if (!sc->have_slot || !sc->in_prefix)
+		return;
+	if (sc->cur_committed)
+		sv->settled = sc->cur;
+	else
+	{
+		sc->in_prefix = false;
+		sv->blocker = sc->cur_inflight;
+	}
+}
+
+/* Record the slots from sc->next up to (not including) upto as gaps. */
+static void
+survey_add_gaps(SlotSurvey *sv, SurveyCursor *sc, int64 upto)
+{
+	for (; sc->next < upto && sv->ngaps < MAX_GAPS; sc->next++)
+	{
+		sv->gaps[sv->ngaps++] = sc->next;
+		sc->in_prefix = false;
+	}
+	if (sc->next < upto)
+		sv->truncated = true;
+}
+
+/*
+ * Survey slots [from, to] of the bank under a dirty snapshot, without
+ * waiting: how far the committed prefix reaches, the first MAX_GAPS slots
+ * that have no row at all, and one transaction (if any) that is claiming a
+ * slot in the range.  Stops early once MAX_GAPS gaps are found.
+ */
+static void
+survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
+{
+	SbClaimScan cs;
+	SbClaimVersion v;
+	SurveyCursor sc = {.next = from,.in_prefix = true};
+
+	sv->settled = from - 1;
+	sv->blocker = InvalidTransactionId;
+	sv->ngaps = 0;
+	sv->truncated = false;
+	sv->pending = InvalidTransactionId;
+	if (to < from)
+		return;
+
+	sb_claim_scan_begin(&cs, SB_CLAIM_PKEY, bank_id, from);
+	while (!sv->truncated && sb_claim_scan_next(&cs, &v) && v.slot <= to)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!sc.have_slot || v.slot != sc.cur)
+		{
+			survey_close_slot(sv, &sc);
+			survey_add_gaps(sv, &sc, v.slot);
+			if (sv->truncated)
+				break;
+			sc.have_slot = true;
+			sc.cur = v.slot;
+			sc.next = v.slot + 1;
+			sc.cur_committed = false;
+			sc.cur_inflight = InvalidTransactionId;
+		}
+
+		/*
+		 * Our own uncommitted claims count as committed: the watermark row
+		 * goes into the same (sub)transaction, so it can only ever commit
+		 * together with them.
+		 */
+		if (v.own || !TransactionIdIsValid(v.inserting))
+			sc.cur_committed = true;
+		if (TransactionIdIsValid(v.inserting))
+		{
+			sc.cur_inflight = v.inserting;
+			/* a claim in flight; a release in flight is not waited for */
+			if (!v.free && !TransactionIdIsValid(sv->pending))
+				sv->pending = v.inserting;
+		}
+	}
+	sb_claim_scan_end(&cs);
+	if (!sv->truncated)
+	{
+		survey_close_slot(sv, &sc);
+		survey_add_gaps(sv, &sc, to + 1);
+	}
+}
+
+/*
+ * Survey from the watermark up to upto (at most the end of the bank): raise
+ * the watermark over what has been committed, and keep the holes found for
+ * this backend's next fetches.
+ */
+static void
+survey_up_to(FetchState *st, int64 upto)
+{
+	SlotSurvey	sv;
+	Snapshot	snap;
+
+	snap = sb_look_begin();
+	sb_read_bank_counts(st, snap);
+	sb_look_end();
+	upto = Min(upto, st->items_total);
+	if (upto <= st->settled_upto)
+		return;
+
+	survey_slots(st->bank_id, st->settled_upto + 1, upto, &sv);
+	if (sv.settled > st->settled_upto)
+		sb_raise_watermark(st->bank_id, sv.settled);
+	st->bank->survey_blocker = sv.blocker;
+	st->bank->survey_upto = upto;
+	st->bank->nholes = sv.ngaps;
+	memcpy(st->bank->holes, sv.gaps, sizeof(int64) * sv.ngaps);
+}
+
+/*
+ * Fast-path survey behind slot, every SURVEY_EVERY slots, or again once
+ * this backend has claimed the last hole the previous survey found.  Only
+ * under READ COMMITTED, and skipped while the transaction that stopped the
+ * last survey is still in flight.
+ */
+void
+sb_survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
+{
+	int64		upto;
+
+	if (IsolationUsesXactSnapshot())
+		return;
+	if (claimed_last_hole)
+		upto = st->bank->survey_upto;
+	else if (slot % SURVEY_EVERY == 0 && slot > SURVEY_MARGIN)
+		upto = slot - SURVEY_MARGIN;
+	else
+		return;
+	if (TransactionIdIsValid(st->bank->survey_blocker) &&
+		TransactionIdIsInProgress(st->bank->survey_blocker))
+		return;
+	survey_up_to(st, upto);
+}
+
+/*
+ * The slow path: the cursor has run past the end of the bank.  Hand out a
+ * released item or a hole; if every remaining item is held by another
+ * transaction uncommitted, make wait (b) when allowed and look again.
+ * Returns the item, or (Datum) 0 when the bank is sold out.
+ */
+Datum
+sb_fetch_leftover(FetchState *st)
+{
+	int64		from = 0;		/* where the next survey of holes starts */
+
+	for (;;)
+	{
+		Datum		item;
+		SlotSurvey	sv;
+		TransactionId pending;
+		bool		relook = false;
+		bool		dedup_taken;
+		int64		slot;
+		Snapshot	snap;
+		bool		released;
+
+		CHECK_FOR_INTERRUPTS();
+
+		if (sb_waited_for_same_dedup_id(st))
+		{
+			from = 0;
+			if ((item = sb_look_again(st)) != (Datum) 0)
+				return item;
+		}
+
+		/* released items first: they wait longest */
+		snap = sb_look_begin();
+		released = sb_has_released_item(st, snap);
+		sb_look_end();
+		if (released)
+		{
+			slot = sb_claim_released(st->bank_id, st->scope_id, st->dedup_id,
+									 &dedup_taken);
+			if (slot > 0)
+			{
+				sb_note_claim();
+				return sb_fetch_slot_item(st, slot);
+			}
+			if (dedup_taken)
+			{
+				if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
+					return item;
+				continue;
+			}
+		}
+
+		/* then holes; the survey also raises the watermark */
+		if (from <= st->settled_upto)
+			from = st->settled_upto + 1;
+		survey_slots(st->bank_id, from, st->items_total, &sv);
+		if (from == st->settled_upto + 1 && sv.settled > st->settled_upto &&
+			!IsolationUsesXactSnapshot())
+		{
+			sb_raise_watermark(st->bank_id, sv.settled);
+			st->settled_upto = sv.settled;
+			st->mark_epoch = -1;	/* the new watermark row carries no mark */
+		}
+		dedup_taken = false;
+		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
+		{
+			SbClaimResult r = sb_fetch_claim_slot(st, sv.gaps[i], &item);
+
+			if (r == SB_CLAIMED)
+				return item;
+			dedup_taken = (r == SB_DEDUP_TAKEN);
+		}
+		if (dedup_taken)
+		{
+			if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
+				return item;
+			continue;
+		}
+		if (sv.ngaps > 0 || sv.truncated)
+		{
+			/*
+			 * Every hole was taken by somebody else meanwhile: look again,
+			 * past them if the survey stopped early; else wait for the
+			 * first one's claimer to have its row in, when allowed.
+			 */
+			if ((item = sb_look_again(st)) != (Datum) 0)
+				return item;
+			if (sv.truncated)
+				from = sv.gaps[sv.ngaps - 1] + 1;
+			else if (!sb_xact_has_claims && sv.ngaps > 0)
+				sb_wait_for_slot(st->bank_id, sv.gaps[0]);
+			else
+				return (Datum) 0;
+			continue;
+		}
+
+		/* nothing free: is anything in flight that may come back? */
+		pending = sv.pending;
+		if (!TransactionIdIsValid(pending))
+			sb_survey_released(st->bank_id, &pending, &relook);
+		if (!TransactionIdIsValid(pending) && !relook)
+		{
+			mark_sold_out(st);
+			return (Datum) 0;	/* sold out */
+		}
+		if (sb_xact_has_claims)
+			return (Datum) 0;	/* the rule: never wait while holding a claim */
+
+		if (TransactionIdIsValid(pending))
+			XactLockTableWait(pending, NULL, NULL, XLTW_None);
+		else
+			pg_usleep(RELOOK_USEC);
+		from = 0;
+		if ((item = sb_look_again(st)) != (Datum) 0)
+			return item;
+	}
+}
