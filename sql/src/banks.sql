@@ -58,6 +58,18 @@ BEGIN
                           AND c.slot OPERATOR(pg_catalog.=) s);
     IF first_gap IS NULL THEN
         first_gap := limit_slot OPERATOR(pg_catalog.+) 1;
+    ELSE
+        -- holes: this backend's next fetches of the bank try them first
+        -- (up to 16, kept in the session setting storagebox_sql.holes as
+        -- "bank_id:slot,slot,...")
+        PERFORM pg_catalog.set_config('storagebox_sql.holes',
+            p_bank_id::text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||)
+            (SELECT pg_catalog.string_agg(h.s::text, ',')
+               FROM (SELECT s FROM pg_catalog.generate_series(first_gap, limit_slot) AS s
+                      WHERE NOT EXISTS (SELECT FROM storagebox_data.claim c
+                                         WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank_id
+                                           AND c.slot OPERATOR(pg_catalog.=) s)
+                      ORDER BY s LIMIT 16) h), false);
     END IF;
     IF first_gap OPERATOR(pg_catalog.-) 1 OPERATOR(pg_catalog.>) w THEN
         w := first_gap OPERATOR(pg_catalog.-) 1;
@@ -187,8 +199,31 @@ DECLARE
     v_w       bigint;
     v_pending bigint;
     v_holes   boolean;
+    v_hint    text;
     v_first   boolean := true;
 BEGIN
+    -- the holes the last survey of this backend saw
+    v_hint := pg_catalog.current_setting('storagebox_sql.holes', true);
+    WHILE v_hint OPERATOR(pg_catalog.~) ':[0-9]' LOOP
+        v_slot := SUBSTRING(v_hint FROM ':([0-9]+)')::bigint;
+        IF pg_catalog.split_part(v_hint, ':', 1) OPERATOR(pg_catalog.<>) v_bank::text THEN
+            EXIT;
+        END IF;
+        v_hint := pg_catalog.regexp_replace(v_hint, ':[0-9]+,?', ':');
+        PERFORM pg_catalog.set_config('storagebox_sql.holes', v_hint, false);
+        IF v_slot OPERATOR(pg_catalog.<=) v_total
+           AND pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
+               ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
+                OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer) THEN
+            v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id);
+            IF v_item IS NOT NULL THEN
+                RETURN v_item;
+            END IF;
+            v_first := false;
+            EXIT;
+        END IF;
+    END LOOP;
+
     -- fast path: a fresh slot from the cursor
     LOOP
         IF NOT v_first THEN
@@ -207,7 +242,7 @@ BEGIN
         IF v_item IS NOT NULL THEN
             IF v_slot OPERATOR(pg_catalog.%) 256 OPERATOR(pg_catalog.=) 0
                AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
-                PERFORM storagebox_data.settle(v_bank, v_slot OPERATOR(pg_catalog.-) 256);
+                PERFORM storagebox_data.settle(v_bank, v_slot OPERATOR(pg_catalog.-) 1);
             END IF;
             RETURN v_item;
         END IF;

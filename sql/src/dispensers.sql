@@ -222,10 +222,15 @@ DECLARE
     v_min    bigint;
     v_max    bigint;
 BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) seq::pg_catalog.oid) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', seq::pg_catalog.oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
     SELECT s.seqincrement, s.seqmin, s.seqmax INTO v_inc, v_min, v_max
       FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) seq::pg_catalog.oid;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'relation with OID % is not a sequence', seq::pg_catalog.oid
+        RAISE EXCEPTION '"%" is not a sequence',
+              (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) seq::pg_catalog.oid)
             USING ERRCODE = 'wrong_object_type';
     END IF;
     IF NOT pg_catalog.has_sequence_privilege(p_caller, seq::pg_catalog.oid, 'SELECT, USAGE') THEN
