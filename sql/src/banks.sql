@@ -393,6 +393,16 @@ BEGIN
         RETURN v_item;
     END IF;
 
+    -- sold out as far as committed data goes: every slot has a committed
+    -- claim (the watermark is at the end) and no item was released.  No
+    -- slot is drawn from the cursor for this answer.
+    IF (SELECT pg_catalog.max(g.settled_upto) FROM storagebox_data.bank_progress g
+         WHERE g.bank_id OPERATOR(pg_catalog.=) v_bank) OPERATOR(pg_catalog.>=) v_total
+       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
+                        WHERE f.bank_id OPERATOR(pg_catalog.=) v_bank AND f.dedup_id IS NULL) THEN
+        RETURN NULL;
+    END IF;
+
     -- a new item.  An error inside (a lock_timeout, a cancel, a
     -- serialization failure) reaches the caller with this function's line
     -- as its context, never the text of an internal statement.
