@@ -13,6 +13,7 @@
 
 use strict;
 use warnings;
+use StorageboxFlavour;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -42,7 +43,7 @@ $node->init;
 $node->append_conf('postgresql.conf', "restart_after_crash = off\n");
 $node->start;
 $node->safe_psql('postgres',
-	"CREATE EXTENSION storagebox;\n"
+	"CREATE EXTENSION $sb_extension;\n"
 	  . join('', map { "SELECT sb_create_dispenser('$_', '$disp{$_}{dir}', $disp{$_}{min}, $disp{$_}{max});\n" } @names));
 
 sub next_values

@@ -13,6 +13,7 @@
 
 use strict;
 use warnings;
+use StorageboxFlavour;
 
 use Math::BigInt;
 use PostgreSQL::Test::Cluster;
@@ -40,7 +41,7 @@ my @names = sort keys %disp;
 my $primary = PostgreSQL::Test::Cluster->new('ranges');
 $primary->init(allows_streaming => 1);
 $primary->start;
-my $setup = "CREATE EXTENSION storagebox;\n";
+my $setup = "CREATE EXTENSION $sb_extension;\n";
 for my $d (@names)
 {
 	my ($dir, $min, $max, $restart) = @{ $disp{$d} };
