@@ -25,6 +25,9 @@
 #               Unix socket in its own temporary directory only
 #   --keep      keep the throwaway cluster (or the databases) at the end
 #   --log FILE  raw pgbench output and timings (default: a file in $TMPDIR)
+#   --flavours [T [BANK [LOAD]]]
+#               instead of the above: the SQL flavour against the C flavour
+#               on the server PGHOST/PGPORT/PGUSER point at (bench/flavours.sh)
 #
 # The throwaway cluster is made by initdb in a temporary directory under
 # $TMPDIR (default /tmp).  Run as root, the script runs initdb and pg_ctl as
@@ -45,7 +48,7 @@ PORT=5510
 KEEP=0
 LOG=
 
-usage() { sed -n '3,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,40p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
 		--port) PORT=${2:?--port needs a value}; shift ;;
 		--keep) KEEP=1 ;;
 		--log) LOG=${2:?--log needs a file}; shift ;;
+		--flavours) shift; exec "$HERE/flavours.sh" "$@" ;;
 		-h|--help) usage; exit 0 ;;
 		*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
 	esac
