@@ -1,6 +1,11 @@
-# storagebox: built with PGXS.  The version comes from storagebox.control.
-EXTENSION = storagebox
-EXTVERSION = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+# storagebox: built with PGXS.  Two flavours of one extension:
+#   storagebox      C (src/), scripts sql/storagebox--*.sql
+#   storagebox_sql  SQL and PL/pgSQL only, its script generated from sql/src
+# Versions come from the control files.
+EXTENSION = storagebox storagebox_sql
+control_version = $(shell grep default_version $(1).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+EXTVERSION = $(call control_version,storagebox)
+SQL_EXTVERSION = $(call control_version,storagebox_sql)
 
 MODULE_big = storagebox
 OBJS = \
@@ -17,14 +22,44 @@ OBJS = \
 	src/seq_run.o \
 	src/dispenser.o
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+DATA = $(wildcard sql/storagebox--*.sql)
 
+# The SQL flavour's install script, from its pieces (sql/src/README).  The
+# advisory-lock class ids are defined here once.
+SB_LOCK_SLOT = 1935827201
+SB_LOCK_DISPENSER = 1935827202
+SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
+SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/checks.sql sql/src/banks.sql \
+	sql/src/dispensers.sql sql/src/shared.sql sql/src/acl.sql
+DATA_built = $(SQL_SCRIPT)
+
+# Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.
+FLAVOR ?= c
+ifeq ($(FLAVOR),sql)
+TEST_EXTENSION = storagebox_sql
+else
+TEST_EXTENSION = storagebox
+endif
+
+# Tests and specs named *_c run for the C flavour only, *_sql for the SQL
+# flavour only (test/README says what covers each in the other flavour).
 TESTS = $(sort $(wildcard test/sql/*.sql))
+ifeq ($(FLAVOR),sql)
+TESTS := $(filter-out %_c.sql,$(TESTS))
+else
+TESTS := $(filter-out %_sql.sql,$(TESTS))
+endif
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
-REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+REGRESS_OPTS = --inputdir=test --load-extension=$(TEST_EXTENSION)
 
-ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+SPECS = $(sort $(wildcard test/specs/*.spec))
+ifeq ($(FLAVOR),sql)
+SPECS := $(filter-out %_c.spec,$(SPECS))
+else
+SPECS := $(filter-out %_sql.spec,$(SPECS))
+endif
+ISOLATION = $(patsubst test/specs/%.spec,%,$(SPECS))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(TEST_EXTENSION)
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 
@@ -35,10 +70,30 @@ include $(PGXS)
 # Rebuild every object when a shared header changes.
 $(OBJS): $(wildcard src/*.h)
 
+$(SQL_SCRIPT): $(SQL_PIECES) storagebox_sql.control Makefile
+	cat $(SQL_PIECES) | sed -e 's/@VERSION@/$(SQL_EXTVERSION)/g' \
+		-e 's/@SB_LOCK_SLOT@/$(SB_LOCK_SLOT)/g' \
+		-e 's/@SB_LOCK_DISPENSER@/$(SB_LOCK_DISPENSER)/g' > $@.tmp
+	mv $@.tmp $@
+
+# The pg_tle install file of the SQL flavour (Amazon RDS and Aurora), and
+# the check that each body in it is the script byte for byte.
+PGTLE_DIST = dist/storagebox_sql--pgtle.sql
+all: $(PGTLE_DIST)
+$(PGTLE_DIST): $(SQL_SCRIPT) storagebox_sql.control tools/make_pgtle_dist.sh
+	@mkdir -p dist
+	tools/make_pgtle_dist.sh storagebox_sql storagebox_sql.control sql $@
+EXTRA_CLEAN = $(PGTLE_DIST)
+
+.PHONY: dist check_dist
+dist: $(PGTLE_DIST)
+check_dist: $(PGTLE_DIST)
+	tools/check_pgtle_dist.sh $(PGTLE_DIST) storagebox_sql sql
+
 # TAP tests live in test/t/ (PGXS's TAP_TESTS only looks in t/).
 .PHONY: prove_installcheck
 prove_installcheck:
 	rm -rf $(CURDIR)/tmp_check
 	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
-		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' SB_FLAVOR='$(FLAVOR)' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) -I $(srcdir)/test/perl $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)

@@ -20,14 +20,16 @@
  * speculative waits only for the token, not for our transaction.  So both
  * unique keys stay the arbiters, and no executor start-up or SPI is paid.
  *
- * The primary key (bank_id, slot) would make two claimers of the same empty
- * slot wait for each other, so the insert runs under the slot lock: a
+ * Two claimers of the same empty slot are kept apart by the slot lock: a
  * heavyweight lock on (bank, slot), taken conditionally and released as
- * soon as the row is in the index.  Whoever holds the slot lock first looks
- * for a row of that slot under a dirty snapshot (committed, or being
- * inserted by anybody); only if there is none does it insert.  A second
- * claimer either fails to get the slot lock or finds the first one's row,
- * and moves on.  So no claimer ever waits on the primary key.  Slot locks
+ * soon as the row is in the index.  Only the holder of the slot lock
+ * inserts; a second claimer fails to get the lock, or gets it after the
+ * first one's row is in the index, where its own insert meets that row as
+ * a primary-key conflict (reported, not waited for) and moves on.  A slot
+ * is normally empty when it is claimed (the cursor hands each slot to one
+ * fetcher; holes come from a survey that saw no row), so the insert is
+ * tried directly, and only after a conflict does a dirty-snapshot probe
+ * tell which key it was.  So no claimer ever waits on the primary key.  Slot locks
  * are advisory-class locks with a class number of our own
  * (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and one-key
  * advisory locks of pg_advisory_lock; pg_locks shows them as advisory locks
@@ -351,20 +353,15 @@ sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 	slot_locktag(&tag, bank_id, slot);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		return SB_SLOT_TAKEN;
-	if (slot_has_row(bank_id, slot))
-	{
-		LockRelease(&tag, ExclusiveLock, false);
-		return SB_SLOT_TAKEN;
-	}
 	inserted = insert_claim_row(bank_id, slot, scope_id, dedup_id, item);
 	LockRelease(&tag, ExclusiveLock, false);
 	if (inserted)
 		return SB_CLAIMED;
 
 	/*
-	 * With the slot lock held and no row there, a conflict is on dedup_id;
-	 * unless a writer that does not take slot locks (a backend still
-	 * running an older library) got the slot meanwhile.
+	 * One of the arbiters found a conflict (rare: a slot is normally empty
+	 * when it is claimed).  If the slot has a row, committed or in flight,
+	 * the primary key did; otherwise it was the holder key.
 	 */
 	return slot_has_row(bank_id, slot) ? SB_SLOT_TAKEN : SB_DEDUP_TAKEN;
 }

@@ -453,6 +453,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	FetchState	st;
 	Datum		item;
 	bool		sold_out = false;
+	bool		probed_held = false;
 	Snapshot	snap;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
@@ -470,24 +471,25 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	st.scope_id = st.bank->scope_id;
 
 	/*
-	 * A repeat: one probe under the statement's snapshot (a claim that
-	 * snapshot cannot see is found by the claim path below).
+	 * A repeat: one probe under the statement's snapshot.  A claim of
+	 * dedup_id committed since that snapshot is found below: by the probe
+	 * before a sold-out answer, or by the claim, which then conflicts on the
+	 * holder key and looks again.
 	 */
 	if (ActiveSnapshotSet())
 	{
 		item = sb_fetch_held_item(&st, GetActiveSnapshot());
 		if (item != (Datum) 0)
 			PG_RETURN_DATUM(item);
+		probed_held = true;
 	}
 
-	/* a fresh look: a repeat, or a bank known to be sold out */
+	/* a fresh look: the bank's counts, and whether it is marked sold out */
 	snap = sb_look_begin();
-	item = sb_fetch_held_item(&st, snap);
-	if (item == (Datum) 0)
-	{
-		sb_read_bank_counts(&st, snap);
-		sold_out = sb_marked_sold_out(&st);
-	}
+	sb_read_bank_counts(&st, snap);
+	sold_out = sb_marked_sold_out(&st);
+	if (sold_out || !probed_held)
+		item = sb_fetch_held_item(&st, snap);
 	sb_look_end();
 
 	if (item != (Datum) 0)
@@ -499,6 +501,18 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	item = fetch_new_in_context(&st, st.bank->name);
 	sb_claim_end();
 
+	/*
+	 * Before answering NULL, make sure dedup_id holds nothing: the probe
+	 * under the statement's snapshot cannot see a claim this transaction
+	 * made earlier in the same statement, and the claim path found the bank
+	 * sold out before it could conflict with that claim.
+	 */
+	if (item == (Datum) 0 && probed_held)
+	{
+		snap = sb_look_begin();
+		item = sb_fetch_held_item(&st, snap);
+		sb_look_end();
+	}
 	if (item == (Datum) 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(item);

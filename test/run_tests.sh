@@ -1,14 +1,18 @@
 #!/bin/bash
-# Run every test tier of storagebox against a throwaway server:
-#   pg_regress (test/sql), isolation specs (test/specs), TAP (test/t) and a
-#   smoke run of the benchmark scripts (bench/run.sh --smoke).
+# Run every test tier of storagebox against a throwaway server, for both
+# flavours (C: storagebox, SQL: storagebox_sql): pg_regress (test/sql),
+# isolation specs (test/specs), TAP (test/t); then the catalog comparison of
+# the flavours (test/flavours/compare.sh), the check of the pg_tle install
+# file (tools/check_pgtle_dist.sh) and a smoke run of the benchmark scripts
+# (bench/run.sh --smoke).
 # Installs what is missing (Debian 12), builds and installs the extension,
 # and ends with one line "N passed, N failed"; exits non-zero on any failure.
 # Run it as root or as a user with sudo.  As root, the tests run as the
 # "postgres" user on a copy of the tree (PostgreSQL refuses to run as root).
 # PG_BINDIR (default /usr/lib/postgresql/15/bin) picks the PostgreSQL
 # installation: its pg_config builds and installs the extension, and its
-# server and clients run the tests.
+# server and clients run the tests.  SB_TEST_PORT (default 5497) is the
+# throwaway server's port.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -36,7 +40,7 @@ else
     ln -s "$top" "$work/src"
     as_tester() { bash -c "$1"; }
 fi
-port=5497
+port=${SB_TEST_PORT:-5497}
 tools/throwaway_pg.sh start "$work/pg" $port
 trap 'tools/throwaway_pg.sh stop "$work/pg"' EXIT
 
@@ -54,22 +58,34 @@ count_pg_regress() {
     echo "$3: $ok passed, $bad failed"
 }
 
-as_tester "$env && make installcheck ISOLATION=" >"$work/regress.log" 2>&1
-rc=$?; cat "$work/regress.log"; count_pg_regress "$work/regress.log" $rc "pg_regress"
-[ $rc -ne 0 ] && [ -f "$work/src/regression.diffs" ] && cat "$work/src/regression.diffs"
+for flavour in c sql; do
+    as_tester "$env && make installcheck FLAVOR=$flavour ISOLATION=" >"$work/regress.log" 2>&1
+    rc=$?; cat "$work/regress.log"; count_pg_regress "$work/regress.log" $rc "pg_regress ($flavour)"
+    [ $rc -ne 0 ] && [ -f "$work/src/regression.diffs" ] && cat "$work/src/regression.diffs"
 
-as_tester "$env && make installcheck REGRESS=" >"$work/isolation.log" 2>&1
-rc=$?; cat "$work/isolation.log"; count_pg_regress "$work/isolation.log" $rc "isolation"
-[ $rc -ne 0 ] && [ -f "$work/src/output_iso/regression.diffs" ] && cat "$work/src/output_iso/regression.diffs"
+    as_tester "$env && make installcheck FLAVOR=$flavour REGRESS=" >"$work/isolation.log" 2>&1
+    rc=$?; cat "$work/isolation.log"; count_pg_regress "$work/isolation.log" $rc "isolation ($flavour)"
+    [ $rc -ne 0 ] && [ -f "$work/src/output_iso/regression.diffs" ] && cat "$work/src/output_iso/regression.diffs"
 
-# TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
-as_tester "$env && unset PGHOST PGPORT && make prove_installcheck PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
-rc=$?; cat "$work/tap.log"
-ok=$(grep -cE '^\s*ok [0-9]+' "$work/tap.log")
-bad=$(grep -cE '^\s*not ok [0-9]+' "$work/tap.log")
-passed=$((passed + ok)); failed=$((failed + bad))
-[ $rc -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
-echo "TAP: $ok passed, $bad failed"
+    # TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
+    as_tester "$env && unset PGHOST PGPORT && make prove_installcheck FLAVOR=$flavour PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
+    rc=$?; cat "$work/tap.log"
+    ok=$(grep -cE '^\s*ok [0-9]+' "$work/tap.log")
+    bad=$(grep -cE '^\s*not ok [0-9]+' "$work/tap.log")
+    passed=$((passed + ok)); failed=$((failed + bad))
+    [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
+    echo "TAP ($flavour): $ok passed, $bad failed"
+done
+
+# one check each: the flavours' catalogs agree; the pg_tle file carries the
+# SQL flavour's script byte for byte
+for check in "test/flavours/compare.sh" "make -s check_dist"; do
+    if as_tester "$env && $check" >"$work/check.log" 2>&1; then
+        passed=$((passed + 1)); tail -1 "$work/check.log"; echo "$check: ok"
+    else
+        failed=$((failed + 1)); cat "$work/check.log"; echo "$check: FAILED"
+    fi
+done
 
 if [ -x bench/run.sh ]; then
     if as_tester "$env && bench/run.sh --smoke --existing" >"$work/bench.log" 2>&1; then

@@ -31,6 +31,7 @@ package StorageboxLoad;
 
 use strict;
 use warnings;
+use StorageboxFlavour;
 
 use File::Path qw(make_path);
 use IPC::Run;
@@ -81,7 +82,7 @@ sub config
 sub setup_sql
 {
 	my ($cfg) = @_;
-	my $sql = "CREATE EXTENSION IF NOT EXISTS storagebox;\n";
+	my $sql = "CREATE EXTENSION IF NOT EXISTS $sb_extension;\n";
 	for my $b (@{ $cfg->{banks} })
 	{
 		my $scope = defined $b->{scope} ? "'$b->{scope}'" : 'NULL';

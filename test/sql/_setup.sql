@@ -19,3 +19,33 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 SELECT regress.try('SELECT 1') AS works, regress.try('SELECT 1/0') AS fails;
+-- The batch limit of whichever flavour is installed: the C flavour's
+-- setting storagebox.max_count (for this session), the SQL flavour's
+-- storagebox_data.setting (for the database).  NULL goes back to 100.
+CREATE FUNCTION regress.set_max_count(n integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'storagebox_sql') THEN
+        IF n IS NULL THEN
+            DELETE FROM storagebox_data.setting;
+        ELSE
+            INSERT INTO storagebox_data.setting (max_count) VALUES (n)
+            ON CONFLICT (one_row) DO UPDATE SET max_count = excluded.max_count;
+        END IF;
+    ELSIF n IS NULL THEN
+        RESET storagebox.max_count;
+    ELSE
+        PERFORM set_config('storagebox.max_count', n::text, false);
+    END IF;
+END
+$$;
+CREATE FUNCTION regress.max_count() RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'storagebox_sql') THEN
+        RETURN COALESCE((SELECT max_count FROM storagebox_data.setting), 100);
+    END IF;
+    RETURN current_setting('storagebox.max_count')::integer;
+END
+$$;
+GRANT EXECUTE ON FUNCTION regress.set_max_count(integer) TO PUBLIC;

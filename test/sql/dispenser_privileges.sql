@@ -2,7 +2,7 @@
 -- or UPDATE on the dispenser's sequence.  A role without the right gets
 -- 42501 and the sequence does not move.  sb_dispensers can be granted; it
 -- shows next_value where the reader has SELECT or USAGE on the sequence.
--- storagebox.max_count cannot be raised by an application role.
+-- (storagebox.max_count: test/sql/max_count_c.sql and max_count_sql.sql)
 SET client_min_messages = warning;
 SELECT current_user AS admin \gset
 
@@ -110,31 +110,6 @@ SELECT storagebox_data.dispenser_next_value(:forward_seq_oid) = next_value AS sa
   FROM sb_dispensers WHERE dispenser = 'forward';
 RESET ROLE;
 REVOKE USAGE ON SCHEMA storagebox_data FROM regress_disp_reader;
-
--- storagebox.max_count.  The library is loaded in this session (the calls
--- above), so an application role's SET is refused at SET time.
-SET ROLE regress_disp_app;
-SELECT regress.try($$SET storagebox.max_count = 1000$$) AS set_refused;
-SELECT regress.try($$SET LOCAL storagebox.max_count = 1000$$) AS set_local_refused;
-SELECT regress.try($$SELECT set_config('storagebox.max_count', '1000', false)$$) AS set_config_refused;
-SHOW storagebox.max_count;
-RESET ROLE;
--- In a new session that has not loaded the library, SET only makes a
--- placeholder (PostgreSQL cannot know it is a superuser setting); loading
--- the library throws the placeholder away with a WARNING, so the limit never
--- changes.  session_preload_libraries closes that window.
-\c - regress_disp_app
-SET storagebox.max_count = 1000;
-SELECT regress.try_masked($$SELECT sb_next('p_tickets', 101)$$) AS still_limited;
-SHOW storagebox.max_count;
-\c - :admin
-ALTER ROLE regress_disp_app SET session_preload_libraries = 'storagebox';
-\c - regress_disp_app
-SELECT regress.try($$SET storagebox.max_count = 1000$$) AS refused_at_set_time;
-SHOW storagebox.max_count;
-\c - :admin
-ALTER ROLE regress_disp_app RESET session_preload_libraries;
-SET client_min_messages = warning;
 
 -- clean up
 DROP FUNCTION regress.try_masked(text);

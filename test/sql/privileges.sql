@@ -9,11 +9,11 @@ SET client_min_messages = warning;
 -- dispenser_privileges)
 SELECT p.oid::regprocedure AS public_can_execute
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
- WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'storagebox')
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))
    AND has_function_privilege('public', p.oid, 'EXECUTE');
 SELECT c.oid::regclass AS public_can_read
   FROM pg_class c JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
- WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'storagebox')
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))
    AND (has_table_privilege('public', c.oid, 'SELECT')
         OR has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE'));
 SELECT has_schema_privilege('public', 'storagebox_data', 'USAGE') AS public_uses_data_schema;
@@ -24,9 +24,9 @@ SELECT has_schema_privilege('public', 'storagebox_data', 'USAGE') AS public_uses
 -- name qualified (src/bank_claim.c)
 SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer, p.proconfig
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
- WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'storagebox')
+ WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))
    AND p.pronamespace = 'public'::regnamespace
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text;
 
 SELECT sb_create_bank('priv');
 SELECT sb_add_items('priv', ARRAY['secret-1', 'secret-2', 'secret-3']);
@@ -100,7 +100,7 @@ SELECT regress.try($$SELECT sb_forward()$$) AS forward_not_granted;
 SELECT regress.try($$SELECT storagebox_data.checked_name('bank', 'x')$$) AS helper;
 SELECT regress.try($$SELECT nextval('storagebox_data.dispenser_forward')$$) AS raw_nextval;
 -- nor raise the batch limit
-SELECT regress.try($$SET storagebox.max_count = 1000$$) AS raise_limit;
+SELECT regress.try($$SELECT regress.set_max_count(1000)$$) AS raise_limit;
 DROP TABLE pg_temp.claim, pg_temp.item, pg_temp.bank, pg_temp.dispenser;
 RESET ROLE;
 RESET search_path;

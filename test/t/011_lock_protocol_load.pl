@@ -29,6 +29,7 @@
 
 use strict;
 use warnings;
+use StorageboxFlavour;
 
 use DBI;
 use File::Path qw(make_path);
@@ -50,8 +51,8 @@ $node->init;
 $node->append_conf('postgresql.conf',
 	"max_connections = 40\ndeadlock_timeout = 200ms\ntrack_commit_timestamp = on\n");
 $node->start;
+$node->safe_psql('postgres', "CREATE EXTENSION $sb_extension");
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION storagebox;
 	SELECT sb_create_bank('lp_big');
 	SELECT sb_add_items('lp_big', array(SELECT 'lp_big:' || g FROM generate_series(1, 60000) g));
 	SELECT sb_create_bank('lp_a', 'lp');

@@ -10,9 +10,19 @@
 #
 # SB_WRAP_SEED repeats a run (the seed is printed); SB_WRAP_CALLS sets the
 # calls per client and phase.
+#
+# The SQL flavour cannot flush WAL before it returns a number, only at its
+# transaction's commit (README, "What differs from the C build"), so for it
+# the numbers of a block in a phase that ends in a crash count as received
+# only once the block's COMMIT is known to have completed (the client ran a
+# statement after it); the others count like numbers of a call that got no
+# answer: they may come again.
+# Single calls run in autocommit, and their answer reaches the client only
+# after the commit, so they are held to the full rule in both flavours.
 
 use strict;
 use warnings;
+use StorageboxFlavour;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -42,7 +52,7 @@ $node->init;
 $node->append_conf('postgresql.conf', "restart_after_crash = off\n");
 $node->start;
 $node->safe_psql('postgres',
-	"CREATE EXTENSION storagebox;\n"
+	"CREATE EXTENSION $sb_extension;\n"
 	  . join('', map { "SELECT sb_create_dispenser('$_', '$disp{$_}{dir}', $disp{$_}{min}, $disp{$_}{max});\n" } @names));
 
 sub next_values
@@ -63,14 +73,18 @@ sub client_script
 		my $r = rand();
 		my @block = ($r < 0.1) ? (1 + int(rand(3))) : (1);
 		push @sql, 'BEGIN;' if $r < 0.1;
+		my @in_block;
 		for (1 .. $block[0])
 		{
 			my $d = $names[ int(rand(@names)) ];
 			my $n = rand() < 0.5 ? 0 : 1 + int(rand($max_n));
 			my $call = $n ? "array_to_string(sb_next('$d', $n), ',')" : "sb_next('$d')::text";
 			push @sql, "SELECT " . scalar(@calls) . " || '|' || $call;";
-			push @calls, [ $d, $n || 1 ];
+			# [dispenser, count, in a block, block commits, last call of the block]
+			push @calls, [ $d, $n || 1, $r < 0.1 ? 1 : 0, $r < 0.05 ? 1 : 0, undef ];
+			push @in_block, $calls[-1];
 		}
+		$_->[4] = $#calls for @in_block;
 		push @sql, ($r < 0.05 ? 'COMMIT;' : 'ROLLBACK;') if $r < 0.1;
 	}
 	return (join("\n", @sql) . "\n", \@calls);
@@ -78,6 +92,7 @@ sub client_script
 
 my %phases = map { $_ => [] } @names;
 my $cut_total = 0;
+my $sql_unconfirmed = 0;    # SQL flavour: answers of blocks not known committed
 my $dir = "$PostgreSQL::Test::Utils::tmp_check/wrap";
 mkdir $dir;
 
@@ -138,14 +153,29 @@ for my $phase (1 .. $crashes + 1)
 		my $finished = $cl->{h}->finish;
 		open(my $fh, '<', $cl->{log}) or die;
 		my $last = -1;
+		my @answers;
 		while (my $l = <$fh>)
 		{
 			chomp $l;
 			next unless $l =~ /^(\d+)\|([-\d,]+)$/;
 			$last = $1;
-			push @{ $runs{ $cl->{calls}[$1][0] } }, [ split /,/, $2 ];
+			push @answers, [ $1, [ split /,/, $2 ] ];
 		}
 		close($fh);
+		for my $a (@answers)
+		{
+			my ($idx, $numbers) = @$a;
+			my $call = $cl->{calls}[$idx];
+			# SQL flavour: a block's numbers hold only once its COMMIT completed
+			if ($sb_flavour eq 'sql' && $crash && $call->[2]
+				&& !($call->[3] && ($finished || $last > $call->[4])))
+			{
+				$lost{ $call->[0] } += scalar @$numbers;
+				$sql_unconfirmed++;
+				next;
+			}
+			push @{ $runs{ $call->[0] } }, $numbers;
+		}
 		next if $finished;
 		die "phase $phase: a client failed without a crash" unless $crash;
 		$cut++;
@@ -190,7 +220,8 @@ for my $d (@names)
 	cmp_ok($res->{checked}, '>', 5000, "$d: enough numbers checked");
 	cmp_ok($res->{laps}, '>', 10, "$d: the range wrapped many times");
 }
-diag("022_crash_dispenser_wrap: $total numbers checked");
+diag("022_crash_dispenser_wrap: $total numbers checked"
+	  . ($sb_flavour eq 'sql' ? "; $sql_unconfirmed answers of blocks not known committed held to no rule" : ''));
 
 $node->stop;
 done_testing();

@@ -4,6 +4,7 @@
 # come out in one cyclic order.
 use strict;
 use warnings;
+use StorageboxFlavour;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -12,7 +13,7 @@ use IPC::Run;
 my $node = PostgreSQL::Test::Cluster->new('dispenser_concurrency');
 $node->init;
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION storagebox');
+$node->safe_psql('postgres', "CREATE EXTENSION $sb_extension");
 
 # Run $sql in $clients concurrent psql sessions; return each one's output lines.
 sub run_clients
