@@ -321,7 +321,12 @@ insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 	token = SpeculativeInsertionLockAcquire(xid);
 	table_tuple_insert_speculative(rel, row, GetCurrentCommandId(true), 0,
 								   NULL, token);
+#if PG_VERSION_NUM >= 160000
+	recheck = ExecInsertIndexTuples(rri, row, estate, false, true, &conflict,
+									NIL, false);
+#else
 	recheck = ExecInsertIndexTuples(rri, row, estate, false, true, &conflict, NIL);
+#endif
 	table_tuple_complete_speculative(rel, row, token, !conflict);
 	SpeculativeInsertionLockRelease(xid);
 	list_free(recheck);
