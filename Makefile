@@ -42,7 +42,8 @@ TEST_EXTENSION = storagebox
 endif
 
 # Tests and specs named *_c run for the C flavour only, *_sql for the SQL
-# flavour only (test/README says what covers each in the other flavour).
+# flavour only (README, "What differs from the C build", names the
+# counterpart of each).
 TESTS = $(sort $(wildcard test/sql/*.sql))
 ifeq ($(FLAVOR),sql)
 TESTS := $(filter-out %_c.sql,$(TESTS))

@@ -1,6 +1,9 @@
 
 -- The PL/pgSQL functions and views of the C flavour's 1.2, body for body
--- (test/sql/flavour_catalog.sql checks that their sources are identical).
+-- (test/flavours/compare.sh checks that the sources of those the C flavour
+-- still has in PL/pgSQL are identical).  sb_lookup and sb_release became C
+-- functions in the C flavour's 1.3; here they stay PL/pgSQL, and sb_release
+-- refuses a read-only transaction first, as the C one does.
 
 CREATE FUNCTION storagebox_data.bank_by_name(p_bank text, p_lock boolean)
 RETURNS storagebox_data.bank
@@ -147,6 +150,12 @@ DECLARE
     v_slot bigint;
     v_item text;
 BEGIN
+    -- As the C flavour's (1.3), refused before anything else in a read-only
+    -- transaction, without the text of the UPDATE below in the error.
+    IF pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
+        RAISE EXCEPTION 'cannot execute sb_release() in a read-only transaction'
+            USING ERRCODE = 'read_only_sql_transaction';
+    END IF;
     b := storagebox_data.bank_by_name(bank, false);
     dedup_id := storagebox_data.checked_name('dedup_id', dedup_id);
     -- The claim row stays and becomes a free slot of the item's own bank.

@@ -103,6 +103,11 @@ ROLLBACK;
 BEGIN READ ONLY;
 SELECT sb_lookup('iso', 'ser') AS lookup_is_read_only;
 ROLLBACK;
+-- and so is a release
+BEGIN READ ONLY;
+SELECT sb_release('iso', 'ser');
+ROLLBACK;
+SELECT sb_lookup('iso', 'ser') AS ser_still_holds;
 
 SELECT sb_drop_bank('g');
 SELECT sb_drop_bank('iso');

@@ -110,6 +110,9 @@ SET search_path = public, pg_catalog, pg_temp;
 SELECT sb_add_items('priv', ARRAY['secret-4']) AS added_under_planted_path;
 SELECT sb_release('priv', 'app-user-1') AS released_under_planted_path;
 SELECT sb_fetch_item('priv', 'app-user-2') AS fetched_under_planted_path;
+-- a released item is claimed again by an internal statement of its own
+SELECT sb_release('priv_small', 'app-user-1') AS small_released;
+SELECT sb_fetch_item('priv_small', 'app-user-9') AS reclaimed_under_planted_path;
 RESET search_path;
 
 -- what it did is recorded, and the holder is as fetched
