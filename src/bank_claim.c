@@ -58,8 +58,8 @@
  *
  * Lock order: the slot lock, then (inside the insert) buffer locks of the
  * claim table and its indexes, released before returning; the slot lock is
- * released right after.  The only wait that can happen while the slot lock
- * is held is none: arbiters report conflicts instead of waiting.
+ * released right after.  Nothing waits while the slot lock is held: the
+ * arbiters report a conflict instead of waiting for its inserter.
  *
  *-------------------------------------------------------------------------
  */
