@@ -13,21 +13,6 @@ UPDATE storagebox_data.claim AS c
  WHERE i.bank_id OPERATOR(pg_catalog.=) c.bank_id
    AND i.slot OPERATOR(pg_catalog.=) c.slot;
 
--- The sold-out mark.  Once the slow path of a fetch has found every item
--- held and nothing in flight, it inserts a watermark row at items_total
--- carrying the bank's free_epoch as sold_out_epoch.  Every sb_release bumps
--- free_epoch (sb_add_items raises items_total), so the mark holds exactly
--- while neither has committed: a sold-out answer is then one probe of the
--- bank row and one of the watermark.  The index puts, among rows with the
--- same settled_upto, the newest mark first for a backward scan.
-ALTER TABLE storagebox_data.bank
-    ADD COLUMN free_epoch bigint NOT NULL DEFAULT 0;
-ALTER TABLE storagebox_data.bank_progress
-    ADD COLUMN sold_out_epoch bigint NOT NULL DEFAULT -1;
-DROP INDEX storagebox_data.bank_progress_upto;
-CREATE INDEX bank_progress_upto
-    ON storagebox_data.bank_progress (bank_id, settled_upto, sold_out_epoch);
-
 -- The public functions of the hot path run as the caller.  They read and
 -- write the tables through the access methods directly (no SQL, so no name
 -- resolution to attack), and run their rare internal statements as the

@@ -89,7 +89,6 @@ typedef enum ClaimPlan
 {
 	PLAN_CLAIM_RELEASED,
 	PLAN_RAISE_WATERMARK,
-	PLAN_MARK_SOLD_OUT,
 	NUM_CLAIM_PLANS
 } ClaimPlan;
 
@@ -122,18 +121,6 @@ static const PlanSpec plan_specs[NUM_CLAIM_PLANS] = {
 		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto)"
 		" VALUES ($1, $2) ON CONFLICT DO NOTHING",
 		2, {INT4OID, INT8OID}
-	},
-	[PLAN_MARK_SOLD_OUT] = {
-		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
-		"              WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
-		"                SELECT p.ctid FROM storagebox_data.bank_progress p"
-		"                 WHERE p.bank_id OPERATOR(pg_catalog.=) $1"
-		"                   AND p.settled_upto OPERATOR(pg_catalog.<=) $2"
-		"                   AND p.sold_out_epoch OPERATOR(pg_catalog.<) $3"
-		"                   FOR UPDATE SKIP LOCKED)))"
-		"INSERT INTO storagebox_data.bank_progress (bank_id, settled_upto, sold_out_epoch)"
-		" VALUES ($1, $2, $3)",
-		3, {INT4OID, INT8OID, INT8OID}
 	},
 };
 
@@ -431,18 +418,4 @@ sb_raise_watermark(int32 bank_id, int64 upto)
 	Datum		args[2] = {Int32GetDatum(bank_id), Int64GetDatum(upto)};
 
 	run_plan(PLAN_RAISE_WATERMARK, args);
-}
-
-/*
- * Mark the bank sold out at watermark upto (its items_total) as of release
- * epoch free_epoch.  Caller has checked that every slot up to upto has a
- * committed claim row, none is free, and the epoch was read before that.
- */
-void
-sb_mark_sold_out(int32 bank_id, int64 upto, int64 free_epoch)
-{
-	Datum		args[3] = {Int32GetDatum(bank_id), Int64GetDatum(upto),
-	Int64GetDatum(free_epoch)};
-
-	run_plan(PLAN_MARK_SOLD_OUT, args);
 }

@@ -27,7 +27,6 @@ extern SbClaimResult sb_claim_empty_slot(int32 bank_id, int64 slot,
 extern int64 sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id,
 							   bool *dedup_taken);
 extern void sb_raise_watermark(int32 bank_id, int64 upto);
-extern void sb_mark_sold_out(int32 bank_id, int64 upto, int64 free_epoch);
 extern SPIPlanPtr sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes);
 extern int	sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args);
 extern void sb_wait_for_slot(int32 bank_id, int64 slot);

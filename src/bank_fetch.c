@@ -201,43 +201,24 @@ sb_fetch_held_item(FetchState *st, Snapshot snap)
 	return item;
 }
 
-/*
- * Read items_total, the free epoch, the watermark and its sold-out mark as
- * snap sees them (the epoch columns are absent before ALTER EXTENSION
- * UPDATE to 1.3: then there is never a mark).
- */
+/* Read items_total and the watermark of the bank as snap sees them. */
 void
 sb_read_bank_counts(FetchState *st, Snapshot snap)
 {
 	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
-	AttrNumber	bank_atts[2] = {sb_column(SB_COL_BANK_ITEMS_TOTAL),
-		sb_column(SB_COL_BANK_FREE_EPOCH)};
-	AttrNumber	progress_atts[2] = {sb_column(SB_COL_PROGRESS_SETTLED),
-		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH)};
-	int			natts = bank_atts[1] == InvalidAttrNumber ||
-		progress_atts[1] == InvalidAttrNumber ? 1 : 2;
-	Datum		values[2];
-	bool		isnull[2] = {false, true};
+	AttrNumber	total_att = sb_column(SB_COL_BANK_ITEMS_TOTAL);
+	AttrNumber	settled_att = sb_column(SB_COL_PROGRESS_SETTLED);
+	Datum		value;
+	bool		isnull;
 
 	st->items_total = 0;
 	st->settled_upto = 0;
-	st->free_epoch = 0;
-	st->mark_epoch = -1;
 	if (sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
-				 snap, natts, bank_atts, values, isnull))
-	{
-		st->items_total = DatumGetInt64(values[0]);
-		if (natts == 2 && !isnull[1])
-			st->free_epoch = DatumGetInt64(values[1]);
-	}
-	isnull[1] = true;
+				 snap, 1, &total_att, &value, &isnull))
+		st->items_total = DatumGetInt64(value);
 	if (sb_probe(SB_PROGRESS, SB_PROGRESS_UPTO, 1, &key, BackwardScanDirection,
-				 snap, natts, progress_atts, values, isnull))
-	{
-		st->settled_upto = DatumGetInt64(values[0]);
-		if (natts == 2 && !isnull[1])
-			st->mark_epoch = DatumGetInt64(values[1]);
-	}
+				 snap, 1, &settled_att, &value, &isnull))
+		st->settled_upto = DatumGetInt64(value);
 }
 
 /*
@@ -256,6 +237,19 @@ sb_look_again(FetchState *st)
 	return item;
 }
 
+/* Whether a committed claim of dedup_id exists (dirty read). */
+static bool
+dedup_id_committed_elsewhere(FetchState *st)
+{
+	SnapshotData dirty;
+	bool		in_flight = false;
+	Datum		item;
+
+	InitDirtySnapshot(dirty);
+	item = sb_held_item_ext(st->scope_id, st->dedup_id, &dirty, &in_flight);
+	return item != (Datum) 0 && !in_flight;
+}
+
 /*
  * Our dedup_id was claimed by another transaction while we tried to claim
  * it: its item, or (Datum) 0 if it is gone again (rolled back or released)
@@ -265,9 +259,17 @@ sb_look_again(FetchState *st)
 Datum
 sb_after_dedup_conflict(FetchState *st)
 {
-	Datum		item = sb_look_again(st);
+	Datum		item;
 
-	if (item == (Datum) 0 && IsolationUsesXactSnapshot())
+	/*
+	 * The conflicting claim may still be in flight (the arbiter reports it
+	 * without waiting): wait (a) for it first, so that a claim that rolls
+	 * back leaves us free to claim, and only a committed one counts.
+	 */
+	(void) sb_waited_for_same_dedup_id(st);
+	item = sb_look_again(st);
+	if (item == (Datum) 0 && IsolationUsesXactSnapshot() &&
+		dedup_id_committed_elsewhere(st))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to a concurrent claim for the same dedup_id"),
@@ -400,6 +402,44 @@ fetch_new(FetchState *st)
 	}
 }
 
+/*
+ * The item dedup_id holds, for a repeat, or (Datum) 0.  Under READ
+ * COMMITTED the probe reads under a dirty snapshot: it sees the newest
+ * committed version of the holder's row and no version that this
+ * transaction or a committed one has released, whatever the statement's
+ * snapshot is (a long statement, a cursor, a release earlier in the same
+ * statement), without the cost of taking a snapshot.  A claim another
+ * transaction is still making is not an answer: the claim path makes wait
+ * (a) for it.  Under REPEATABLE READ and SERIALIZABLE, the transaction
+ * snapshot (with this transaction's latest command) decides.
+ */
+static Datum
+repeat_probe(FetchState *st)
+{
+	Datum		item;
+
+	if (IsolationUsesXactSnapshot())
+	{
+		Snapshot	snap = sb_look_begin();
+
+		item = sb_fetch_held_item(st, snap);
+		sb_look_end();
+	}
+	else
+	{
+		SnapshotData dirty;
+		bool		in_flight = false;
+		MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+
+		InitDirtySnapshot(dirty);
+		item = sb_held_item_ext(st->scope_id, st->dedup_id, &dirty, &in_flight);
+		MemoryContextSwitchTo(old);
+		if (in_flight)
+			item = (Datum) 0;
+	}
+	return item;
+}
+
 /* The context line of errors inside a fetch; see fetch_new_in_context. */
 #define FETCH_CONTEXT_PREFIX "storagebox: while fetching an item from bank"
 
@@ -452,8 +492,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	text	   *bank;
 	FetchState	st;
 	Datum		item;
-	bool		sold_out = false;
-	bool		probed_held = false;
+	bool		sold_out;
 	Snapshot	snap;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
@@ -470,30 +509,20 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	st.bank_id = st.bank->bank_id;
 	st.scope_id = st.bank->scope_id;
 
-	/*
-	 * A repeat: one probe under the statement's snapshot.  A claim of
-	 * dedup_id committed since that snapshot is found below: by the probe
-	 * before a sold-out answer, or by the claim, which then conflicts on the
-	 * holder key and looks again.
-	 */
-	if (ActiveSnapshotSet())
-	{
-		item = sb_fetch_held_item(&st, GetActiveSnapshot());
-		if (item != (Datum) 0)
-			PG_RETURN_DATUM(item);
-		probed_held = true;
-	}
-
-	/* a fresh look: the bank's counts, and whether it is marked sold out */
-	snap = sb_look_begin();
-	sb_read_bank_counts(&st, snap);
-	sold_out = sb_marked_sold_out(&st);
-	if (sold_out || !probed_held)
-		item = sb_fetch_held_item(&st, snap);
-	sb_look_end();
-
+	/* a repeat: one probe of the holder key */
+	item = repeat_probe(&st);
 	if (item != (Datum) 0)
 		PG_RETURN_DATUM(item);
+
+	/*
+	 * A fresh look at the bank's counts: sold out if every slot has a
+	 * committed claim and no item was released (index probes only).
+	 */
+	snap = sb_look_begin();
+	sb_read_bank_counts(&st, snap);
+	sold_out = st.settled_upto >= st.items_total &&
+		!sb_has_released_item(&st, snap);
+	sb_look_end();
 	if (sold_out)
 		PG_RETURN_NULL();
 
@@ -501,18 +530,6 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	item = fetch_new_in_context(&st, st.bank->name);
 	sb_claim_end();
 
-	/*
-	 * Before answering NULL, make sure dedup_id holds nothing: the probe
-	 * under the statement's snapshot cannot see a claim this transaction
-	 * made earlier in the same statement, and the claim path found the bank
-	 * sold out before it could conflict with that claim.
-	 */
-	if (item == (Datum) 0 && probed_held)
-	{
-		snap = sb_look_begin();
-		item = sb_fetch_held_item(&st, snap);
-		sb_look_end();
-	}
 	if (item == (Datum) 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(item);

@@ -26,8 +26,6 @@ typedef struct FetchState
 	Datum		dedup_id;		/* text */
 	int64		items_total;
 	int64		settled_upto;	/* the watermark */
-	int64		free_epoch;		/* bumped by every sb_release of the bank */
-	int64		mark_epoch;		/* the sold-out mark on the watermark, or -1 */
 	MemoryContext result_cxt;	/* where the returned item is allocated */
 } FetchState;
 
@@ -47,7 +45,6 @@ extern bool sb_waited_for_same_dedup_id(FetchState *st);
 extern SbClaimResult sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item);
 
 /* bank_settle.c: the slow path */
-extern bool sb_marked_sold_out(FetchState *st);
 extern void sb_survey_behind(FetchState *st, int64 slot, bool claimed_last_hole);
 extern Datum sb_fetch_leftover(FetchState *st);
 

@@ -15,10 +15,7 @@
  * Lock order: sb_release takes RowExclusiveLock on the bank's cursor (as a
  * fetch does, so sb_drop_bank waits for it), then the row lock of the claim
  * row, waiting for any transaction that holds it (a release or a claim of
- * the same row in flight), as any UPDATE does.  Then it bumps the bank's
- * free_epoch, which takes the bank row's lock to the end of the
- * transaction: that is what invalidates a sold-out mark (bank_fetch.c).
- * sb_lookup takes no lock beyond AccessShareLock for its reads, and works
+ * the same row in flight), as any UPDATE does; nothing else.  sb_lookup takes no lock beyond AccessShareLock for its reads, and works
  * on a standby.
  *
  *-------------------------------------------------------------------------
@@ -71,6 +68,17 @@ sb_item_in_slot(int32 bank_id, int64 slot, Snapshot snap)
 Datum
 sb_held_item(int32 scope_id, Datum dedup_id, Snapshot snap)
 {
+	return sb_held_item_ext(scope_id, dedup_id, snap, NULL);
+}
+
+/*
+ * sb_held_item, and with a dirty snapshot: *in_flight is set if the row
+ * found is still being inserted by another transaction (a claim that may
+ * yet roll back, so not an answer).
+ */
+Datum
+sb_held_item_ext(int32 scope_id, Datum dedup_id, Snapshot snap, bool *in_flight)
+{
 	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(scope_id)},
 	{F_TEXTEQ, dedup_id}};
 	AttrNumber	atts[3] = {sb_column(SB_COL_CLAIM_BANK_ID),
@@ -82,6 +90,8 @@ sb_held_item(int32 scope_id, Datum dedup_id, Snapshot snap)
 	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
 				  ForwardScanDirection, snap, natts, atts, claim, isnull))
 		return (Datum) 0;
+	if (in_flight != NULL)
+		*in_flight = TransactionIdIsValid(snap->xmin);
 	if (!isnull[2])
 		return claim[2];
 	/* the item may be in another bank of the scope */
@@ -126,7 +136,6 @@ sb_lookup(PG_FUNCTION_ARGS)
 
 /* The statements of a release, prepared once per backend. */
 static SPIPlanPtr release_plan = NULL;
-static SPIPlanPtr epoch_plan = NULL;
 
 /*
  * Free the claim row of dedup_id in scope_id; its item, or (Datum) 0 if
@@ -136,7 +145,6 @@ static Datum
 release_claim(int32 scope_id, Datum dedup_id)
 {
 	Datum		args[2] = {Int32GetDatum(scope_id), dedup_id};
-	Datum		epoch_args[1];
 	bool		isnull;
 	int32		bank_id;
 	int64		slot;
@@ -160,21 +168,6 @@ release_claim(int32 scope_id, Datum dedup_id)
 										  SPI_tuptable->tupdesc, 1, &isnull));
 	slot = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 2, &isnull));
-
-	/* a sold-out mark of the bank no longer holds */
-	if (sb_column(SB_COL_BANK_FREE_EPOCH) != InvalidAttrNumber)
-	{
-		Oid			types[1] = {INT4OID};
-
-		if (epoch_plan == NULL)
-			epoch_plan = sb_prepare_as_owner(
-				"UPDATE storagebox_data.bank b"
-				"   SET free_epoch = b.free_epoch OPERATOR(pg_catalog.+) 1"
-				" WHERE b.bank_id OPERATOR(pg_catalog.=) $1", 1, types);
-		epoch_args[0] = Int32GetDatum(bank_id);
-		if (sb_run_plan_as_owner(epoch_plan, epoch_args) != SPI_OK_UPDATE)
-			elog(ERROR, "storagebox release statement failed");
-	}
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	item = sb_item_in_slot(bank_id, slot, GetActiveSnapshot());

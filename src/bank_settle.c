@@ -17,18 +17,9 @@
  * survey every SURVEY_EVERY slots and hands the holes it found to this
  * backend's next fetches (BankCacheEntry.holes).
  *
- * The sold-out mark: when a survey has found every slot committed, no
- * released item, and nothing in flight, the fetch inserts a watermark row
- * at items_total carrying the bank's free_epoch as it read it before the
- * surveys.  sb_release bumps free_epoch (bank_holder.c) and sb_add_items
- * raises items_total, so the mark holds exactly until either commits; a
- * release in flight during the surveys stopped them from concluding, and
- * one committed after them has bumped the epoch past the mark.  While it
- * holds, a sold-out answer is two probes (bank row, watermark).
- *
  * Lock order (continuing bank_fetch.c's): the slot lock of one hole at a
- * time (bank_claim.c); the watermark and mark inserts take no lock that
- * anybody waits for (the index is not unique, pruning skips locked rows).
+ * time (bank_claim.c); the watermark insert takes no lock that anybody
+ * waits for (the index is not unique, pruning skips locked rows).
  * Wait (b), for a transaction holding a remaining item uncommitted, is made
  * only while holding no slot lock and only by a transaction with no
  * uncommitted claim (sb_xact_has_claims).
@@ -70,34 +61,6 @@ typedef struct SlotSurvey
 	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
 	TransactionId pending;		/* another transaction claiming one of them */
 } SlotSurvey;
-
-/*
- * Whether the bank carries a valid sold-out mark: the watermark covers
- * every item, and no sb_release has committed since the mark was set (a
- * release bumps free_epoch; sb_add_items raises items_total past it).
- */
-bool
-sb_marked_sold_out(FetchState *st)
-{
-	return st->settled_upto >= st->items_total &&
-		st->mark_epoch >= 0 && st->mark_epoch == st->free_epoch;
-}
-
-/*
- * Set the sold-out mark, once the slow path has found nothing free and
- * nothing in flight (under READ COMMITTED only).  The epoch was read before
- * the surveys that found nothing free, so a release committed after it has
- * bumped the epoch past the mark, and one in flight stopped the surveys.
- */
-static void
-mark_sold_out(FetchState *st)
-{
-	if (IsolationUsesXactSnapshot() || st->settled_upto < st->items_total ||
-		sb_marked_sold_out(st) ||
-		sb_column(SB_COL_PROGRESS_SOLD_OUT_EPOCH) == InvalidAttrNumber)
-		return;
-	sb_mark_sold_out(st->bank_id, st->items_total, st->free_epoch);
-}
 
 /* The slot a survey is looking at, while it reads its row versions. */
 typedef struct SurveyCursor
@@ -312,7 +275,6 @@ sb_fetch_leftover(FetchState *st)
 		{
 			sb_raise_watermark(st->bank_id, sv.settled);
 			st->settled_upto = sv.settled;
-			st->mark_epoch = -1;	/* the new watermark row carries no mark */
 		}
 		dedup_taken = false;
 		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
@@ -352,10 +314,7 @@ sb_fetch_leftover(FetchState *st)
 		if (!TransactionIdIsValid(pending))
 			sb_survey_released(st->bank_id, &pending, &relook);
 		if (!TransactionIdIsValid(pending) && !relook)
-		{
-			mark_sold_out(st);
 			return (Datum) 0;	/* sold out */
-		}
 		if (sb_xact_has_claims)
 			return (Datum) 0;	/* the rule: never wait while holding a claim */
 

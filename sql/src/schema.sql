@@ -14,8 +14,7 @@ CREATE TABLE storagebox_data.scope (
     scope_name text COLLATE "C" UNIQUE
 );
 
--- One row per bank.  items_total changes only in sb_add_items.  free_epoch
--- (1.3) is bumped by the C flavour's sb_release (its sold-out mark).  cursor_seq
+-- One row per bank.  items_total changes only in sb_add_items.  cursor_seq
 -- hands out slots 1, 2, 3, ... to fetchers without a lock; it is also the
 -- lock that sb_drop_bank takes to wait out fetchers in flight.
 CREATE TABLE storagebox_data.bank (
@@ -24,23 +23,19 @@ CREATE TABLE storagebox_data.bank (
     scope_id    integer NOT NULL REFERENCES storagebox_data.scope,
     cursor_seq  regclass NOT NULL,
     items_total bigint NOT NULL DEFAULT 0,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    free_epoch  bigint NOT NULL DEFAULT 0
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
 -- Watermark of the claim table: every slot <= settled_upto has a committed
 -- claim row.  The current watermark is the bank's largest settled_upto; it
 -- is raised by inserting a row (two fetches may insert the same value, so
 -- the index is not unique) and older rows are pruned.
--- sold_out_epoch (1.3) is the C flavour's sold-out mark; the SQL flavour
--- never sets one and leaves it -1.
 CREATE TABLE storagebox_data.bank_progress (
-    bank_id        integer NOT NULL,
-    settled_upto   bigint NOT NULL,
-    sold_out_epoch bigint NOT NULL DEFAULT -1
+    bank_id      integer NOT NULL,
+    settled_upto bigint NOT NULL
 );
 CREATE INDEX bank_progress_upto
-    ON storagebox_data.bank_progress (bank_id, settled_upto, sold_out_epoch);
+    ON storagebox_data.bank_progress (bank_id, settled_upto);
 
 -- The items, numbered 1..items_total per bank.  Never updated.
 CREATE TABLE storagebox_data.item (

@@ -109,5 +109,15 @@ SELECT sb_release('iso', 'ser');
 ROLLBACK;
 SELECT sb_lookup('iso', 'ser') AS ser_still_holds;
 
+-- A repeat never answers from a stale snapshot: released earlier in the
+-- same statement, the dedup_id gets a new item, not the one it gave back.
+SELECT sb_create_bank('stale');
+SELECT sb_add_items('stale', ARRAY['st-1', 'st-2']);
+SELECT sb_fetch_item('stale', 'x') AS first;
+SELECT sb_release('stale', 'x') AS released, sb_fetch_item('stale', 'x') AS fetched_after;
+SELECT sb_lookup('stale', 'x') AS x_holds, items_handed_out, items_left
+  FROM sb_banks WHERE bank = 'stale';
+SELECT sb_drop_bank('stale');
+
 SELECT sb_drop_bank('g');
 SELECT sb_drop_bank('iso');

@@ -75,7 +75,7 @@ SELECT (SELECT count(*) FROM pg_temp.claim) + (SELECT count(*) FROM public.claim
      + (SELECT count(*) FROM pg_temp.item) + (SELECT count(*) FROM public.item) AS planted_rows;
 
 -- even with public searched before pg_catalog, the internal statements of
--- the slow path (the watermark, the sold-out mark) are not hijacked
+-- the slow path (the watermark) are not hijacked
 SET search_path = public, pg_catalog, pg_temp;
 SELECT sb_fetch_item('priv_small', 'app-user-1') AS last_item,
        sb_fetch_item('priv_small', 'app-user-2') AS sold_out,
