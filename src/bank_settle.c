@@ -318,6 +318,17 @@ sb_fetch_leftover(FetchState *st)
 		if (sb_xact_has_claims)
 			return (Datum) 0;	/* the rule: never wait while holding a claim */
 
+		/*
+		 * A free row that the transaction snapshot cannot see (released
+		 * after it was taken) would be looked at again forever: under
+		 * REPEATABLE READ and SERIALIZABLE that is a serialization failure.
+		 */
+		if (!TransactionIdIsValid(pending) && IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent release"),
+					 errhint("Retry the transaction.")));
+
 		if (TransactionIdIsValid(pending))
 			XactLockTableWait(pending, NULL, NULL, XLTW_None);
 		else
