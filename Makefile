@@ -22,16 +22,20 @@ OBJS = \
 	src/seq_run.o \
 	src/dispenser.o
 
-DATA = $(wildcard sql/storagebox--*.sql)
+# The released C scripts, plus the upgrade script to this version, which make
+# builds from pieces shared with the SQL flavour (sql/src/README).
+C_UPGRADE_SCRIPT = sql/storagebox--1.3--1.4.sql
+C_UPGRADE_PIECES = sql/src/c_1.3--1.4.sql sql/src/schema_1.4.sql sql/src/operate.sql
+DATA = $(filter-out $(C_UPGRADE_SCRIPT),$(wildcard sql/storagebox--*.sql))
 
 # The SQL flavour's install script, from its pieces (sql/src/README).  The
 # advisory-lock class ids are defined here once.
 SB_LOCK_SLOT = 1935827201
 SB_LOCK_DISPENSER = 1935827202
 SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
-SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/checks.sql sql/src/banks.sql \
-	sql/src/dispensers.sql sql/src/shared.sql sql/src/acl.sql
-DATA_built = $(SQL_SCRIPT)
+SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/banks.sql \
+	sql/src/dispensers.sql sql/src/shared.sql sql/src/operate.sql sql/src/acl.sql
+DATA_built = $(SQL_SCRIPT) $(C_UPGRADE_SCRIPT)
 
 # Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.
 FLAVOR ?= c
@@ -75,6 +79,10 @@ $(SQL_SCRIPT): $(SQL_PIECES) storagebox_sql.control Makefile
 	cat $(SQL_PIECES) | sed -e 's/@VERSION@/$(SQL_EXTVERSION)/g' \
 		-e 's/@SB_LOCK_SLOT@/$(SB_LOCK_SLOT)/g' \
 		-e 's/@SB_LOCK_DISPENSER@/$(SB_LOCK_DISPENSER)/g' > $@.tmp
+	mv $@.tmp $@
+
+$(C_UPGRADE_SCRIPT): $(C_UPGRADE_PIECES) Makefile
+	cat $(C_UPGRADE_PIECES) > $@.tmp
 	mv $@.tmp $@
 
 # The pg_tle install file of the SQL flavour (Amazon RDS and Aurora), and
