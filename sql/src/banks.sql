@@ -789,6 +789,9 @@ BEGIN
                      ORDER BY r.ord;
                 GET DIAGNOSTICS v_rows = ROW_COUNT;
                 EXIT WHEN v_rows OPERATOR(pg_catalog.>) 0;
+                -- items may have been added since the call began
+                SELECT t.items_total INTO v_total FROM storagebox_data.bank t
+                 WHERE t.bank_id OPERATOR(pg_catalog.=) v_bank;
                 v_try := v_i OPERATOR(pg_catalog.+) v_gap;
                 v_gap := v_gap OPERATOR(pg_catalog.*) 2;
             END IF;
