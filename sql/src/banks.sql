@@ -323,9 +323,9 @@ BEGIN
         END IF;
         IF o.o_busy THEN
             IF pg_catalog.current_setting('storagebox_sql.claimed', true) OPERATOR(pg_catalog.=) 'on' THEN
-                RAISE EXCEPTION 'could not fetch an item for dedup_id "%" while another transaction takes over its expired hold', p_dedup_id
+                RAISE EXCEPTION 'could not serialize access due to a concurrent takeover of the expired hold of the same dedup_id'
                     USING ERRCODE = 'serialization_failure',
-                          DETAIL = 'Waiting for that transaction could deadlock, because this transaction holds uncommitted claims.',
+                          DETAIL = 'Another transaction is taking over the item whose hold expired, and this transaction already holds uncommitted items.',
                           HINT = 'Retry the transaction.';
             END IF;
             PERFORM storagebox_data.wait_for_row(o.o_bank, o.o_slot);
