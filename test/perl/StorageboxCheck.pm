@@ -718,6 +718,12 @@ sub check_holds
 					$bad->("item $item held live by two: " . $desc->($a) . " and " . $desc->($b))
 					  if $b->{hi} < $a->{lo} + $a->{hold} && $a->{hi} < $b->{lo} + $b->{hold};
 				}
+				elsif ($a->{kind} eq 'H' && $b->{kind} eq 'C')
+				{
+					# another id held the item before this confirm: its
+					# hold expired (or was released) first
+					$count{confirm_pairs_checked}++;
+				}
 				elsif ($a->{kind} eq 'C' && $b->{kind} eq 'H')
 				{
 					$count{confirm_pairs_checked}++;

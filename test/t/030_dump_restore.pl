@@ -56,6 +56,8 @@ $node->safe_psql('postgres', q{
 	SELECT sb_hold_item('dr_holds', 'expired', '1 millisecond');
 	SELECT sb_grant('dr_holds', 'dr_fetcher', 'fetch');
 	SELECT sb_grant('dr_holds', 'dr_reader', 'read');
+	SELECT sb_create_bank('dr_open');
+	SELECT sb_add_items('dr_open', ARRAY['open-1', 'open-2']);
 });
 # The rights as the roles see them, in a database: a list of answers or
 # SQLSTATEs, one per line.
@@ -64,14 +66,14 @@ sub rights_seen
 	my ($db) = @_;
 	my @out;
 	for my $t (
-		[ dr_fetcher => "SELECT sb_fetch_item('dr_holds', 'f1')" ],
+		[ dr_fetcher => "SELECT sb_fetch_item('dr_holds', 'f1') IS NOT NULL" ],
 		[ dr_fetcher => "SELECT count(*) FROM sb_holders('dr_holds')" ],
 		[ dr_reader  => "SELECT sb_fetch_item('dr_holds', 'r1')" ],
 		[ dr_reader  => "SELECT sb_lookup('dr_holds', 'live')" ],
 		[ dr_reader  => "SELECT count(*) FROM sb_holders('dr_holds')" ],
 		[ dr_nobody  => "SELECT sb_fetch_item('dr_holds', 'n1')" ],
 		[ dr_nobody  => "SELECT sb_lookup('dr_holds', 'live')" ],
-		[ dr_nobody  => "SELECT sb_fetch_item('team_a', 'dr-nobody') IS NOT NULL" ])
+		[ dr_nobody  => "SELECT sb_fetch_item('dr_open', 'dr-nobody') IS NOT NULL" ])
 	{
 		my ($role, $sql) = @$t;
 		my ($ret, $stdout, $stderr) = $node->psql($db,
@@ -82,15 +84,15 @@ sub rights_seen
 	return join("\n", @out);
 }
 my $rights_before = rights_seen('postgres');
-like($rights_before, qr/dr_fetcher: SELECT sb_fetch_item\('dr_holds', 'f1'\) -> dr:/,
+like($rights_before, qr/dr_fetcher: SELECT sb_fetch_item\('dr_holds', 'f1'\) IS NOT NULL -> t/,
 	'before the dump: a role granted fetch fetches from the restricted bank');
 like($rights_before, qr/dr_reader: SELECT sb_fetch_item\('dr_holds', 'r1'\) -> .*42501/,
 	'before the dump: a role granted only read may not fetch');
-like($rights_before, qr/dr_nobody: SELECT sb_fetch_item\('team_a', 'dr-nobody'\) IS NOT NULL -> t/,
+like($rights_before, qr/dr_nobody: SELECT sb_fetch_item\('dr_open', 'dr-nobody'\) IS NOT NULL -> t/,
 	'before the dump: an unrestricted bank needs no right');
 my $holds_before = $node->safe_psql('postgres', q{
 	SELECT c.dedup_id, c.hold_expires IS NULL AS permanent,
-	       c.hold_expires > clock_timestamp() + interval '23 hours' AS day_hold,
+	       coalesce(c.hold_expires > clock_timestamp() + interval '23 hours', false) AS day_hold,
 	       c.held_since IS NOT NULL AS has_since
 	  FROM storagebox_data.claim c JOIN storagebox_data.bank b USING (bank_id)
 	 WHERE b.bank_name = 'dr_holds' ORDER BY c.dedup_id});
