@@ -4,19 +4,28 @@
  *	  sb_fetch_items(bank, dedup_ids): one call that gives each of many
  *	  dedup_ids its item.
  *
- * Each distinct dedup_id is fetched exactly as sb_fetch_item would fetch it
- * (bank_fetch.c: the same repeat, the same claim, the same waits), one
- * after another in one call, so every guarantee of a single fetch holds for
- * each of them.  What the batch saves is the per-call work: the argument
- * checks, the bank lookup and the right check are done once.
+ * Each distinct dedup_id gets exactly what sb_fetch_item would give it, one
+ * after another in one call.  The arguments, the bank and the caller's
+ * right are checked once.  Under READ COMMITTED a batch then keeps open,
+ * for all its ids, what a single fetch opens and closes each time: the
+ * probe of the holder key, the probe of the item table, and the claim
+ * table with its indexes for the insert; it reads the bank's counts once.
+ * Each id then takes the fast path of bank_fetch.c through them (the id's
+ * committed item, or the cursor's next slot claimed with the same slot lock
+ * and speculative insert, bank_claim.c).  Whatever the fast path does not
+ * settle by itself (a claim of the id in flight, an expired hold, holes to
+ * fill, the end of the bank, a conflict) goes through sb_fetch_one, the
+ * whole protocol.  Under REPEATABLE READ and SERIALIZABLE every id goes
+ * through sb_fetch_one.
  *
  * Lock order: the ids are taken in ascending byte order (COLLATE "C").  The
- * only wait a fetch makes while it holds uncommitted claims is wait (a),
- * for a transaction claiming the same dedup_id (bank_fetch.c).  Two batches
- * that share ids therefore meet in one order: the one that reaches a shared
- * id second waits for the first, and the first never waits for an id that
- * sorts before one the second already holds.  So two batches never deadlock
- * each other, whatever order their arrays list the ids in.
+ * only wait a fetch makes while its transaction holds uncommitted claims is
+ * wait (a), for a transaction claiming the same dedup_id (bank_fetch.c).
+ * Two batches that share ids therefore meet in one order: the one that
+ * reaches a shared id second waits for the first, and the first never
+ * waits for an id that sorts before one the second already holds.  So two
+ * batches never deadlock each other, whatever order their arrays list the
+ * ids in.
  *
  * Rows come out in that order, one per distinct dedup_id, with a NULL item
  * for ids that found the bank sold out.  The result is a tuplestore (it
@@ -27,17 +36,24 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "bank_cache.h"
+#include "bank_claim.h"
 #include "bank_fetch.h"
+#include "bank_holder.h"
+#include "bank_probe.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_items);
@@ -104,6 +120,89 @@ sorted_distinct_ids(ArrayType *dedup_ids, int *count)
 	return ids;
 }
 
+/* What a batch keeps open across its fetches (the fast path). */
+typedef struct BatchScans
+{
+	SnapshotData holder_dirty;
+	SbProbeScan holder;			/* claim, by the holder key */
+	SnapshotData item_dirty;
+	SbProbeScan item;			/* item, by its primary key */
+	SbClaimInserter inserter;
+} BatchScans;
+
+static void
+batch_scans_open(BatchScans *bs)
+{
+	InitDirtySnapshot(bs->holder_dirty);
+	InitDirtySnapshot(bs->item_dirty);
+	sb_probe_scan_open(&bs->holder, SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, &bs->holder_dirty);
+	sb_probe_scan_open(&bs->item, SB_ITEM, SB_ITEM_PKEY, 2, &bs->item_dirty);
+	sb_inserter_open(&bs->inserter);
+}
+
+static void
+batch_scans_close(BatchScans *bs)
+{
+	sb_inserter_close(&bs->inserter);
+	sb_probe_scan_close(&bs->item);
+	sb_probe_scan_close(&bs->holder);
+}
+
+/*
+ * The fast path of one fetch of a batch, under READ COMMITTED: what
+ * sb_fetch_one does in the common cases, through scans and an inserter
+ * opened once for the batch.  Answers with the id's item if it holds one
+ * (committed, live), or claims the cursor's next slot for it.  Returns
+ * false, having changed nothing but perhaps the cursor, whenever the full
+ * fetch must decide: a claim of the id in flight, an expired hold, holes
+ * to fill first, the cursor at the end of the bank, or a conflict.
+ */
+static bool
+fetch_fast(FetchState *st, BatchScans *bs, Datum id, Datum *item)
+{
+	SbProbeKey	item_key[2] = {{F_INT4EQ, Int32GetDatum(st->bank_id)}, {F_INT8EQ, 0}};
+	AttrNumber	item_att = sb_column(SB_COL_ITEM_ITEM);
+	SbHolding	h;
+	int64		slot;
+	bool		isnull;
+	SbClaimResult r;
+
+	InitDirtySnapshot(bs->holder_dirty);
+	sb_read_holding_with(&bs->holder, st->scope_id, id, &bs->holder_dirty, &h);
+	if (h.found)
+	{
+		*item = h.item;
+		return h.item != (Datum) 0 && !h.in_flight;
+	}
+	if (st->bank->nholes > 0 || st->settled_upto >= st->items_total)
+		return false;
+	slot = nextval_internal(st->bank->cursor_seq, false);
+	if (slot > st->items_total)
+		return false;
+
+	item_key[1].value = Int64GetDatum(slot);
+	InitDirtySnapshot(bs->item_dirty);
+	if (!sb_probe_scan_find(&bs->item, item_key, ForwardScanDirection, 1,
+							&item_att, item, &isnull))
+		elog(ERROR, "storagebox bank %d has no item in slot " INT64_FORMAT,
+			 st->bank_id, slot);
+	r = sb_claim_empty_slot(&bs->inserter, st->bank_id, slot, st->scope_id, id,
+							*item, NULL);
+	if (r == SB_CLAIMED)
+	{
+		sb_note_claim();
+		st->dedup_id = id;
+		sb_claim_begin();
+		sb_survey_behind(st, slot, false);
+		sb_claim_end();
+		return true;
+	}
+	/* the slot stays empty: a later fetch of this backend takes it */
+	if (r == SB_DEDUP_TAKEN && st->bank->nholes < SB_MAX_HOLES)
+		st->bank->holes[st->bank->nholes++] = slot;
+	return false;
+}
+
 /*
  * sb_fetch_items(bank text, dedup_ids text[])
  *		returns table (dedup_id text, item text)
@@ -119,6 +218,9 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 	Tuplestorestate *store;
 	MemoryContext per_id;
 	FetchState	st;
+	BatchScans	bs;
+	bool		fast = !IsolationUsesXactSnapshot();
+	Snapshot	snap;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_ids", PG_ARGISNULL(1));
@@ -134,6 +236,14 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 
 	per_id = AllocSetContextCreate(CurrentMemoryContext, "storagebox batch fetch",
 								   ALLOCSET_DEFAULT_SIZES);
+	sb_fetch_init(&st, entry, NULL, per_id);
+	if (fast && count > 0)
+	{
+		snap = sb_look_begin();
+		sb_read_bank_counts(&st, snap);
+		sb_look_end();
+		batch_scans_open(&bs);
+	}
 	for (int i = 0; i < count; i++)
 	{
 		MemoryContext old = MemoryContextSwitchTo(per_id);
@@ -141,14 +251,16 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 		bool		nulls[2] = {false, false};
 
 		CHECK_FOR_INTERRUPTS();
-		sb_fetch_init(&st, entry, NULL, per_id);
 		values[0] = ids[i];
-		values[1] = sb_fetch_one(&st, ids[i]);
+		if (!fast || !fetch_fast(&st, &bs, ids[i], &values[1]))
+			values[1] = sb_fetch_one(&st, ids[i]);
 		nulls[1] = values[1] == (Datum) 0;
 		tuplestore_putvalues(store, desc, values, nulls);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_id);
 	}
+	if (fast && count > 0)
+		batch_scans_close(&bs);
 	MemoryContextDelete(per_id);
 	return (Datum) 0;
 }

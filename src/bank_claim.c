@@ -322,6 +322,34 @@ slot_has_row(int32 bank_id, int64 slot)
 }
 
 /*
+ * Open the claim table and its indexes for inserting claim rows: once per
+ * fetch, or once per batch of fetches (sb_fetch_items).
+ */
+void
+sb_inserter_open(SbClaimInserter *ins)
+{
+	TupleDesc	desc;
+
+	ins->rel = table_open(sb_relation_oid(SB_CLAIM), RowExclusiveLock);
+	desc = RelationGetDescr(ins->rel);
+	ins->estate = CreateExecutorState();
+	ins->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(ins->rri, ins->rel, 1, NULL, 0);
+	ExecOpenIndices(ins->rri, true);
+	ins->row = ExecInitExtraTupleSlot(ins->estate, desc,
+									  table_slot_callbacks(ins->rel));
+}
+
+void
+sb_inserter_close(SbClaimInserter *ins)
+{
+	ExecCloseIndices(ins->rri);
+	ExecResetTupleTable(ins->estate->es_tupleTable, false);
+	FreeExecutorState(ins->estate);
+	table_close(ins->rel, NoLock);
+}
+
+/*
  * Insert the claim row (bank_id, slot, scope_id, dedup_id, item) with the
  * speculative-insertion protocol.  Returns false, leaving nothing behind,
  * if a unique index already has (or is getting) a conflicting entry.
@@ -330,23 +358,17 @@ slot_has_row(int32 bank_id, int64 slot)
  * schema adds must be set here (the others are NULL).
  */
 static bool
-insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
-				 Datum item, const Interval *hold_for)
+insert_claim_row(SbClaimInserter *ins, int32 bank_id, int64 slot, int32 scope_id,
+				 Datum dedup_id, Datum item, const Interval *hold_for)
 {
-	Relation	rel = table_open(sb_relation_oid(SB_CLAIM), RowExclusiveLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	EState	   *estate = CreateExecutorState();
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	TupleTableSlot *row;
+	TupleDesc	desc = RelationGetDescr(ins->rel);
+	TupleTableSlot *row = ins->row;
 	AttrNumber	item_att = sb_column(SB_COL_CLAIM_ITEM);
 	TransactionId xid = GetCurrentTransactionId();
 	uint32		token;
 	bool		conflict = false;
 	List	   *recheck;
 
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, true);
-	row = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
 	ExecClearTuple(row);
 	memset(row->tts_isnull, true, sizeof(bool) * desc->natts);
 	row->tts_values[sb_column(SB_COL_CLAIM_BANK_ID) - 1] = Int32GetDatum(bank_id);
@@ -376,22 +398,19 @@ insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 	ExecStoreVirtualTuple(row);
 
 	token = SpeculativeInsertionLockAcquire(xid);
-	table_tuple_insert_speculative(rel, row, GetCurrentCommandId(true), 0,
+	table_tuple_insert_speculative(ins->rel, row, GetCurrentCommandId(true), 0,
 								   NULL, token);
 #if PG_VERSION_NUM >= 160000
-	recheck = ExecInsertIndexTuples(rri, row, estate, false, true, &conflict,
-									NIL, false);
+	recheck = ExecInsertIndexTuples(ins->rri, row, ins->estate, false, true,
+									&conflict, NIL, false);
 #else
-	recheck = ExecInsertIndexTuples(rri, row, estate, false, true, &conflict, NIL);
+	recheck = ExecInsertIndexTuples(ins->rri, row, ins->estate, false, true,
+									&conflict, NIL);
 #endif
-	table_tuple_complete_speculative(rel, row, token, !conflict);
+	table_tuple_complete_speculative(ins->rel, row, token, !conflict);
 	SpeculativeInsertionLockRelease(xid);
 	list_free(recheck);
-
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
+	ResetPerTupleExprContext(ins->estate);
 
 	/* later looks of this transaction see the row, as after any statement */
 	if (!conflict)
@@ -400,22 +419,30 @@ insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 }
 
 /*
- * Claim an empty slot, holding item, for dedup_id.  SB_SLOT_TAKEN if
+ * Claim an empty slot, holding item, for dedup_id, inserting through ins
+ * (or through a one-time inserter if ins is NULL).  SB_SLOT_TAKEN if
  * somebody else holds its slot lock or it has a row; SB_DEDUP_TAKEN if
  * dedup_id is claimed (or being claimed) by another transaction.  Never
  * waits.
  */
 SbClaimResult
-sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
-					Datum item, const Interval *hold_for)
+sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id, int64 slot,
+					int32 scope_id, Datum dedup_id, Datum item,
+					const Interval *hold_for)
 {
 	LOCKTAG		tag;
 	bool		inserted;
+	SbClaimInserter one;
 
 	slot_locktag(&tag, bank_id, slot);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		return SB_SLOT_TAKEN;
-	inserted = insert_claim_row(bank_id, slot, scope_id, dedup_id, item, hold_for);
+	if (ins == NULL)
+		sb_inserter_open(&one);
+	inserted = insert_claim_row(ins != NULL ? ins : &one, bank_id, slot,
+								scope_id, dedup_id, item, hold_for);
+	if (ins == NULL)
+		sb_inserter_close(&one);
 	LockRelease(&tag, ExclusiveLock, false);
 	if (inserted)
 		return SB_CLAIMED;

@@ -12,6 +12,7 @@
 
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "utils/relcache.h"
 
 typedef enum SbClaimResult
 {
@@ -37,9 +38,21 @@ typedef enum SbTakeBack
 
 extern void sb_claim_begin(void);
 extern void sb_claim_end(void);
-extern SbClaimResult sb_claim_empty_slot(int32 bank_id, int64 slot,
-										 int32 scope_id, Datum dedup_id,
-										 Datum item, const Interval *hold_for);
+/* The claim table opened for inserts (sb_inserter_open). */
+typedef struct SbClaimInserter
+{
+	Relation	rel;
+	struct EState *estate;
+	struct ResultRelInfo *rri;
+	struct TupleTableSlot *row;
+} SbClaimInserter;
+
+extern void sb_inserter_open(SbClaimInserter *ins);
+extern void sb_inserter_close(SbClaimInserter *ins);
+extern SbClaimResult sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id,
+										 int64 slot, int32 scope_id,
+										 Datum dedup_id, Datum item,
+										 const Interval *hold_for);
 extern int64 sb_claim_free_row(SbFreeRow kind, int32 bank_id, int32 scope_id,
 							   Datum dedup_id, const Interval *hold_for,
 							   bool *dedup_taken);

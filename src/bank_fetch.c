@@ -360,7 +360,7 @@ sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item)
 	SbClaimResult r;
 
 	*item = sb_fetch_slot_item(st, slot);
-	r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id, st->dedup_id,
+	r = sb_claim_empty_slot(NULL, st->bank_id, slot, st->scope_id, st->dedup_id,
 							*item, st->hold_for);
 	if (r == SB_CLAIMED)
 		sb_note_claim();

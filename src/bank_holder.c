@@ -85,6 +85,17 @@ sb_held_item(int32 scope_id, Datum dedup_id, Snapshot snap)
 void
 sb_read_holding(int32 scope_id, Datum dedup_id, Snapshot snap, SbHolding *h)
 {
+	sb_read_holding_with(NULL, scope_id, dedup_id, snap, h);
+}
+
+/*
+ * sb_read_holding through ps, a probe of the holder key opened under snap
+ * (a batch), or a one-time probe if ps is NULL.
+ */
+void
+sb_read_holding_with(SbProbeScan *ps, int32 scope_id, Datum dedup_id,
+					 Snapshot snap, SbHolding *h)
+{
 	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(scope_id)},
 	{F_TEXTEQ, dedup_id}};
 	AttrNumber	atts[4] = {sb_column(SB_COL_CLAIM_BANK_ID),
@@ -97,7 +108,9 @@ sb_read_holding(int32 scope_id, Datum dedup_id, Snapshot snap, SbHolding *h)
 	memset(h, 0, sizeof(*h));
 	if (atts[2] != InvalidAttrNumber)
 		natts = atts[3] != InvalidAttrNumber ? 4 : 3;
-	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
+	if (ps != NULL ?
+		!sb_probe_scan_find(ps, keys, ForwardScanDirection, natts, atts, claim, isnull) :
+		!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
 				  ForwardScanDirection, snap, natts, atts, claim, isnull))
 		return;
 	h->found = true;

@@ -13,6 +13,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "bank_cache.h"
+#include "bank_probe.h"
 #include "utils/snapshot.h"
 
 /* What a dedup_id holds in a scope (sb_read_holding). */
@@ -34,5 +35,7 @@ extern Datum sb_item_in_slot(int32 bank_id, int64 slot, Snapshot snap);
 extern Datum sb_held_item(int32 scope_id, Datum dedup_id, Snapshot snap);
 extern void sb_read_holding(int32 scope_id, Datum dedup_id, Snapshot snap,
 							SbHolding *h);
+extern void sb_read_holding_with(SbProbeScan *ps, int32 scope_id,
+								 Datum dedup_id, Snapshot snap, SbHolding *h);
 
 #endif							/* BANK_HOLDER_H */

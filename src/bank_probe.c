@@ -204,51 +204,95 @@ sb_data_namespace(void)
 }
 
 /*
- * Find the first row, in index order dir, of table rel whose index idx
- * matches the nkeys equality keys (a prefix of the index columns), visible
- * to snapshot.  On success copies the attributes
+ * Open a probe of table rel through its index idx with nkeys equality keys
+ * (a prefix of the index columns), under snapshot, to be run any number of
+ * times with sb_probe_scan_find: a batch pays for opening the relations and
+ * starting the scan once.  A dirty snapshot is reported into by every
+ * find; re-initialize it before each.
+ */
+void
+sb_probe_scan_open(SbProbeScan *ps, SbRelation rel, SbRelation idx, int nkeys,
+				   Snapshot snapshot)
+{
+	Assert(nkeys <= SB_PROBE_MAX_KEYS);
+	ps->cxt = CurrentMemoryContext;
+	ps->heap = table_open(sb_relation_oid(rel), AccessShareLock);
+	ps->index = index_open(sb_relation_oid(idx), AccessShareLock);
+	ps->nkeys = nkeys;
+	ps->slot = table_slot_create(ps->heap, NULL);
+	ps->scan = index_beginscan(ps->heap, ps->index, snapshot, nkeys, 0);
+}
+
+/*
+ * Find the first row, in index order dir, whose index entry matches keys,
+ * visible to the probe's snapshot.  On success copies the attributes
  * attnums[0..natts-1] into values/isnull (by-reference values are copied
  * into CurrentMemoryContext) and returns true.
+ */
+bool
+sb_probe_scan_find(SbProbeScan *ps, const SbProbeKey *keys, ScanDirection dir,
+				   int natts, const AttrNumber *attnums, Datum *values, bool *isnull)
+{
+	ScanKeyData scankeys[SB_PROBE_MAX_KEYS];
+	bool		found;
+	MemoryContext caller_cxt;
+
+	/*
+	 * The scan allocates some of its state as it goes (a btree scan its
+	 * array of killed items): in the context it was opened in, which
+	 * lives as long as the scan, not in the caller's, which a batch resets
+	 * between probes.
+	 */
+	caller_cxt = MemoryContextSwitchTo(ps->cxt);
+	for (int i = 0; i < ps->nkeys; i++)
+		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber,
+							   InvalidOid, ps->index->rd_indcollation[i],
+							   keys[i].eqproc, keys[i].value);
+	index_rescan(ps->scan, scankeys, ps->nkeys, NULL, 0);
+	found = index_getnext_slot(ps->scan, dir, ps->slot);
+	MemoryContextSwitchTo(caller_cxt);
+	if (found)
+	{
+		TupleDesc	desc = RelationGetDescr(ps->heap);
+
+		for (int i = 0; i < natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
+			Datum		value = slot_getattr(ps->slot, attnums[i], &isnull[i]);
+
+			values[i] = isnull[i] ? (Datum) 0 :
+				datumCopy(value, att->attbyval, att->attlen);
+		}
+	}
+	ExecClearTuple(ps->slot);
+	return found;
+}
+
+void
+sb_probe_scan_close(SbProbeScan *ps)
+{
+	index_endscan(ps->scan);
+	ExecDropSingleTupleTableSlot(ps->slot);
+	index_close(ps->index, NoLock);
+	table_close(ps->heap, NoLock);
+}
+
+/*
+ * One probe: the first row, in index order dir, of table rel whose index
+ * idx matches the nkeys equality keys, visible to snapshot; see
+ * sb_probe_scan_find.
  */
 bool
 sb_probe(SbRelation rel, SbRelation idx, int nkeys, const SbProbeKey *keys,
 		 ScanDirection dir, Snapshot snapshot, int natts,
 		 const AttrNumber *attnums, Datum *values, bool *isnull)
 {
-	Relation	heap = table_open(sb_relation_oid(rel), AccessShareLock);
-	Relation	index = index_open(sb_relation_oid(idx), AccessShareLock);
-	ScanKeyData scankeys[SB_PROBE_MAX_KEYS];
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
+	SbProbeScan ps;
 	bool		found;
 
-	Assert(nkeys <= SB_PROBE_MAX_KEYS);
-	for (int i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber,
-							   InvalidOid, index->rd_indcollation[i],
-							   keys[i].eqproc, keys[i].value);
-
-	slot = table_slot_create(heap, NULL);
-	scan = index_beginscan(heap, index, snapshot, nkeys, 0);
-	index_rescan(scan, scankeys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, dir, slot);
-	if (found)
-	{
-		TupleDesc	desc = RelationGetDescr(heap);
-
-		for (int i = 0; i < natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
-			Datum		value = slot_getattr(slot, attnums[i], &isnull[i]);
-
-			values[i] = isnull[i] ? (Datum) 0 :
-				datumCopy(value, att->attbyval, att->attlen);
-		}
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, NoLock);
-	table_close(heap, NoLock);
+	sb_probe_scan_open(&ps, rel, idx, nkeys, snapshot);
+	found = sb_probe_scan_find(&ps, keys, dir, natts, attnums, values, isnull);
+	sb_probe_scan_close(&ps);
 	return found;
 }
 

@@ -98,6 +98,24 @@ extern AttrNumber sb_column(SbColumn col);
 extern Oid	sb_data_owner(void);
 extern bool sb_schema_has_holds(void);
 extern Oid	sb_data_namespace(void);
+/* A probe opened once and run many times (a batch). */
+typedef struct SbProbeScan
+{
+	Relation	heap;
+	Relation	index;
+	struct IndexScanDescData *scan;
+	struct TupleTableSlot *slot;
+	int			nkeys;
+	MemoryContext cxt;			/* where it was opened */
+} SbProbeScan;
+
+extern void sb_probe_scan_open(SbProbeScan *ps, SbRelation rel, SbRelation idx,
+							   int nkeys, Snapshot snapshot);
+extern bool sb_probe_scan_find(SbProbeScan *ps, const SbProbeKey *keys,
+							   ScanDirection dir, int natts,
+							   const AttrNumber *attnums, Datum *values,
+							   bool *isnull);
+extern void sb_probe_scan_close(SbProbeScan *ps);
 extern bool sb_probe(SbRelation rel, SbRelation idx, int nkeys,
 					 const SbProbeKey *keys, ScanDirection dir,
 					 Snapshot snapshot, int natts,
