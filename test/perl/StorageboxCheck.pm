@@ -125,6 +125,16 @@ sub check
 	my $bad = sub { push @msg, join('', @_); };
 
 	# --- database state ---
+	# From 1.4 a claim may be a hold (hold_expires not NULL): a live hold
+	# holds its item like a fetch; an expired one holds nothing (its row
+	# keeps the dedup_id until somebody takes it over or releases it).
+	my ($has_holds) = rows($q,
+		"SELECT count(*) FROM pg_attribute WHERE attrelid = 'storagebox_data.claim'::regclass"
+	  . " AND attname = 'hold_expires' AND NOT attisdropped");
+	$has_holds = $has_holds->[0];
+	my $holding = $has_holds
+	  ? "c.dedup_id IS NOT NULL AND (c.hold_expires IS NULL OR c.hold_expires > clock_timestamp())"
+	  : "c.dedup_id IS NOT NULL";
 	my %bank;    # name -> {id, scope_id, scope, total}
 	my %bank_by_id;
 	for my $r (rows($q,
@@ -134,7 +144,7 @@ sub check
 		  . " (SELECT count(*) FROM storagebox_data.claim c WHERE c.bank_id = b.bank_id"
 		  . "    AND c.slot <= p.settled_upto),"
 		  . " (SELECT count(*) FROM storagebox_data.claim c WHERE c.bank_id = b.bank_id"
-		  . "    AND c.dedup_id IS NOT NULL),"
+		  . "    AND $holding),"
 		  . " (SELECT count(*) FROM storagebox_data.claim c WHERE c.bank_id = b.bank_id"
 		  . "    AND (c.slot < 1 OR c.slot > b.items_total)),"
 		  . " v.items_total, v.items_handed_out, v.items_left"
@@ -183,7 +193,7 @@ sub check
 		  . " b.scope_id FROM storagebox_data.claim c"
 		  . " JOIN storagebox_data.bank b USING (bank_id)"
 		  . " LEFT JOIN storagebox_data.item i USING (bank_id, slot)"
-		  . " WHERE c.dedup_id IS NOT NULL"))
+		  . " WHERE $holding"))
 	{
 		my ($bank_id, $slot, $scope_id, $dedup, $item, $bank_scope) = @$r;
 		$count{claims_held}++;
@@ -209,6 +219,37 @@ sub check
 			  . " WHERE c.item IS DISTINCT FROM i.item AND c.item IS NOT NULL"))
 		{
 			$bad->("claim of slot $r->[1] in bank $r->[0] carries item $r->[2], the slot's is $r->[3]");
+		}
+	}
+
+	# hold columns: a released row has neither; a hold has both, and
+	# expires after it began
+	if ($has_holds)
+	{
+		for my $r (rows($q,
+				"SELECT c.bank_id, c.slot, coalesce(c.dedup_id, '~'), coalesce(c.held_since::text, '~'),"
+			  . " coalesce(c.hold_expires::text, '~') FROM storagebox_data.claim c"
+			  . " WHERE (c.dedup_id IS NULL AND (c.held_since IS NOT NULL OR c.hold_expires IS NOT NULL))"
+			  . "    OR (c.hold_expires IS NOT NULL AND (c.dedup_id IS NULL OR c.held_since IS NULL"
+			  . "        OR c.hold_expires <= c.held_since))"))
+		{
+			$bad->("claim of slot $r->[1] in bank $r->[0]: dedup_id $r->[2] held_since $r->[3]"
+				  . " hold_expires $r->[4] do not fit together");
+		}
+		my ($live) = rows($q,
+			"SELECT count(*) FILTER (WHERE c.hold_expires > clock_timestamp()),"
+		  . " count(*) FILTER (WHERE c.hold_expires <= clock_timestamp() AND c.dedup_id IS NOT NULL)"
+		  . " FROM storagebox_data.claim c");
+		$count{live_holds}    = $live->[0];
+		$count{expired_holds} = $live->[1];
+		for my $r (rows($q,
+				"SELECT v.bank, v.items_held, (SELECT count(*) FROM storagebox_data.claim c"
+			  . "   JOIN storagebox_data.bank b USING (bank_id)"
+			  . "  WHERE b.bank_name = v.bank AND c.hold_expires > clock_timestamp())"
+			  . " FROM sb_banks v"))
+		{
+			$bad->("bank $r->[0]: sb_banks items_held $r->[1] but $r->[2] live holds")
+			  if $r->[1] != $r->[2];
 		}
 	}
 
@@ -439,6 +480,273 @@ sub check_and_report
 		  . " number_repeats=" . ($result->{counts}{number_repeats} // 0));
 	Test::More::diag($_) for @{ $result->{messages} };
 	return $result;
+}
+
+# --- holds (1.4) ---
+#
+# Logs of a hold load (test/t/070_holds_load.pl), one line per answer:
+#
+#   kind|txn|mode|bank|dedup_id|lo|hi|hold_us|answer
+#
+# kind    H sb_hold_item of an id that holds nothing live as far as the
+#         client knows (a new id, or after its confirm answered NULL);
+#         h sb_hold_item again while the client's hold may still be live;
+#         F sb_fetch_item of the client's own held id; C sb_confirm;
+#         R sb_release; E end of log
+# mode    a autocommit (the statement returned: committed), c a block that
+#         committed, r a block that rolled back (or failed)
+# lo, hi  statement_timestamp() and clock_timestamp() after the call, in
+#         microseconds: the call happened between them
+# hold_us hold_for of H and h, in microseconds; 0 otherwise
+# answer  the item, ~ for NULL
+#
+# A hold answered at [lo, hi] with hold_for d expires at some moment in
+# [lo + d, hi + d] (clock_timestamp() at the claim plus d).
+
+sub parse_hold_logs
+{
+	my (@files) = @_;
+	my (@events, $incomplete);
+	for my $file (@files)
+	{
+		my ($client) = $file =~ m{([^/]+?)(?:\.log)?$};
+		open(my $fh, '<', $file) or die "cannot read $file: $!";
+		my $ended = 0;
+		while (my $l = <$fh>)
+		{
+			chomp $l;
+			next unless length $l;
+			my @f = split /\|/, $l, 9;
+			die "$file: malformed line: $l" unless @f == 9 && $f[1] =~ /^\d+$/;
+			my ($kind, $txn, $mode, $bank, $id, $lo, $hi, $hold, $answer) = @f;
+			if ($kind eq 'E') { $ended = 1; next; }
+			push @events, {
+				kind   => $kind,
+				client => $client,
+				txn    => $txn,
+				bank   => $bank,
+				id     => $id,
+				lo     => $lo,
+				hi     => $hi,
+				hold   => $hold,
+				answer => $answer eq '~' ? undef : $answer,
+				status => $mode eq 'r' ? 'rolled_back' : 'committed',
+			};
+		}
+		close($fh);
+		$incomplete++ unless $ended;
+	}
+	return (\@events, $incomplete // 0);
+}
+
+# Check the logs of a hold load against the database.  Run it once every
+# hold of the load has expired.  Returns { violations, messages, counts }.
+sub check_holds
+{
+	my (%o) = @_;
+	my ($q, $events) = ($o{query}, $o{events});
+	my (@msg, %count);
+	my $bad = sub { push @msg, join('', @_) if @msg < 50; $count{violations}++; };
+
+	my %scope_of = map { $_->[0] => $_->[1] }
+	  rows($q, "SELECT bank_name, scope_id FROM storagebox_data.bank");
+
+	# the database now: key -> {item, permanent}, for rows holding something
+	my %db;
+	for my $r (rows($q,
+			"SELECT c.scope_id, c.dedup_id, i.item, c.hold_expires IS NULL,"
+		  . " coalesce(c.hold_expires > clock_timestamp(), false)"
+		  . " FROM storagebox_data.claim c JOIN storagebox_data.item i USING (bank_id, slot)"
+		  . " WHERE c.dedup_id IS NOT NULL"))
+	{
+		my ($scope, $id, $item, $perm, $live) = @$r;
+		next unless $perm eq 't' || $live eq 't';
+		$db{"$scope/$id"} = { item => $item, permanent => $perm eq 't' };
+		$count{db_live_holds}++ if $live eq 't';
+		$count{db_permanent}++ if $perm eq 't';
+	}
+
+	my (%by_key, %by_item);
+	for my $e (@$events)
+	{
+		my $scope = $scope_of{ $e->{bank} };
+		if (!defined $scope)
+		{
+			$bad->("log names bank $e->{bank}, which does not exist");
+			next;
+		}
+		$e->{key} = "$scope/$e->{id}";
+		$count{"calls_$e->{kind}"}++;
+		$count{"nulls_$e->{kind}"}++ unless defined $e->{answer};
+		$count{rolled_back}++ if $e->{status} eq 'rolled_back';
+		next if $e->{status} ne 'committed';
+		push @{ $by_key{ $e->{key} } }, $e;
+		push @{ $by_item{ $e->{answer} } }, $e if defined $e->{answer} && $e->{kind} =~ /^[HCR]$/;
+	}
+	for my $key (keys %by_key)
+	{
+		@{ $by_key{$key} } = sort { $a->{lo} <=> $b->{lo} } @{ $by_key{$key} };
+	}
+
+	# a release by the key that may lie in [lo, hi]
+	my $released_between = sub {
+		my ($key, $lo, $hi) = @_;
+		for my $r (@{ $by_key{$key} })
+		{
+			return 1 if $r->{kind} eq 'R' && defined $r->{answer} && $r->{hi} > $lo && $r->{lo} < $hi;
+		}
+		return 0;
+	};
+	my $desc = sub { my ($e) = @_; "$e->{kind} $e->{key} -> " . ($e->{answer} // 'NULL') . " ($e->{client} txn $e->{txn})" };
+
+	for my $key (sort keys %by_key)
+	{
+		my @ev = @{ $by_key{$key} };
+		my %confirmed;
+		my (@fresh, $made_permanent);
+		for my $e (@ev)
+		{
+			if ($e->{kind} eq 'H')
+			{
+				push @fresh, $e;
+			}
+			elsif ($e->{kind} eq 'h' || $e->{kind} eq 'F')
+			{
+				# a repeat while the hold is certainly live answers its item
+				my ($h) = grep { $_->{lo} < $e->{lo} } reverse @fresh;
+				if ($h && defined $h->{answer} && $e->{hi} < $h->{lo} + $h->{hold}
+					&& !$released_between->($key, $h->{lo}, $e->{hi}))
+				{
+					$count{repeats_checked_live}++;
+					$bad->("repeat while the hold was live: " . $desc->($e) . " after " . $desc->($h))
+					  if ($e->{answer} // '~') ne $h->{answer};
+				}
+				$made_permanent = 1 if $e->{kind} eq 'F' && defined $e->{answer};
+			}
+			elsif ($e->{kind} eq 'C')
+			{
+				my ($h) = grep { $_->{lo} < $e->{lo} && $_->{kind} =~ /^[Hh]$/ } reverse @ev;
+				if (defined $e->{answer})
+				{
+					$count{confirmed}++;
+					$confirmed{ $e->{answer} } = $e;
+					# the item confirmed was one the id was given
+					$bad->("confirm answered an item the id was never given: " . $desc->($e))
+					  unless grep { $_->{kind} =~ /^[HhF]$/ && ($_->{answer} // '~') eq $e->{answer}
+						  && $_->{lo} < $e->{lo} } @ev;
+					# and its hold was not certainly expired
+					if ($h && !$made_permanent
+						&& !grep { $_->{kind} eq 'C' && defined $_->{answer} && $_->{lo} < $e->{lo} } @ev)
+					{
+						$count{confirms_checked_in_time}++;
+						$bad->("confirm answered an item after its hold had certainly expired: "
+							  . $desc->($e) . " after " . $desc->($h))
+						  if $e->{lo} > $h->{hi} + $h->{hold};
+					}
+				}
+				else
+				{
+					$count{confirm_nulls}++;
+					my ($f) = grep { $_->{lo} < $e->{lo} } reverse @fresh;
+					if ($f && defined $f->{answer} && $e->{hi} < $f->{lo} + $f->{hold}
+						&& !$released_between->($key, $f->{lo}, $e->{hi}))
+					{
+						$bad->("confirm answered NULL while the hold was certainly live: "
+							  . $desc->($e) . " after " . $desc->($f));
+					}
+					$count{confirm_nulls_after_expiry}++
+					  if $f && defined $f->{answer} && $e->{lo} > $f->{hi} + $f->{hold};
+				}
+			}
+		}
+		$bad->("dedup_id $key confirmed two items: " . join(', ', sort keys %confirmed))
+		  if keys %confirmed > 1;
+
+		# every confirmed answer is still held, permanently, by the id
+		for my $item (sort keys %confirmed)
+		{
+			my $c = $confirmed{$item};
+			next if grep { $_->{kind} eq 'R' && defined $_->{answer} && $_->{hi} > $c->{lo} } @ev;
+			$count{confirmed_checked_in_db}++;
+			my $d = $db{$key};
+			$bad->("confirmed " . $desc->($c) . " but the database records "
+				  . ($d ? "$d->{item}" . ($d->{permanent} ? '' : ' (a hold)') : 'nothing'))
+			  unless $d && $d->{item} eq $item && $d->{permanent};
+		}
+	}
+
+	# every item the database holds permanently was confirmed (or fetched)
+	# by its holder, and nothing is held that the load did not hand out
+	for my $key (sort keys %db)
+	{
+		my $d = $db{$key};
+		my @ev = @{ $by_key{$key} // [] };
+		if (!@ev)
+		{
+			$bad->("dedup_id $key holds $d->{item}, but no committed call of it is logged");
+			next;
+		}
+		if ($d->{permanent})
+		{
+			$count{permanent_checked}++;
+			$bad->("dedup_id $key holds $d->{item} permanently, but no committed confirm or fetch answered it")
+			  unless grep { $_->{kind} =~ /^[CF]$/ && ($_->{answer} // '~') eq $d->{item} } @ev;
+		}
+	}
+
+	# no item held by two live claims: two fresh holds (or a hold after a
+	# confirm) of one item by different ids are a violation when each
+	# certainly came before the other could have expired (whichever came
+	# first, the other took a live claim), unless one was released between
+	for my $item (sort keys %by_item)
+	{
+		my @ev = sort { $a->{lo} <=> $b->{lo} } grep { $_->{kind} =~ /^[HC]$/ } @{ $by_item{$item} };
+		my %keys = map { $_->{key} => 1 } grep { $_->{kind} eq 'H' } @ev;
+		$count{items_rehanded}++ if keys %keys > 1;
+		for my $i (0 .. $#ev)
+		{
+			for my $j ($i + 1 .. $#ev)
+			{
+				my ($a, $b) = ($ev[$i], $ev[$j]);
+				next if $a->{key} eq $b->{key};
+				my ($lo, $hi) = ($a->{lo}, $a->{hi} > $b->{hi} ? $a->{hi} : $b->{hi});
+				next if $released_between->($a->{key}, $lo, $hi) || $released_between->($b->{key}, $lo, $hi);
+				if ($a->{kind} eq 'H' && $b->{kind} eq 'H')
+				{
+					$count{hold_pairs_checked}++;
+					$count{rehanded_after_expiry}++ if $b->{lo} > $a->{hi} + $a->{hold};
+					$bad->("item $item held live by two: " . $desc->($a) . " and " . $desc->($b))
+					  if $b->{hi} < $a->{lo} + $a->{hold} && $a->{hi} < $b->{lo} + $b->{hold};
+				}
+				elsif ($a->{kind} eq 'H' && $b->{kind} eq 'C')
+				{
+					# another id held the item before this confirm: its
+					# hold expired (or was released) first
+					$count{confirm_pairs_checked}++;
+				}
+				elsif ($a->{kind} eq 'C' && $b->{kind} eq 'H')
+				{
+					$count{confirm_pairs_checked}++;
+					$bad->("item $item handed out after it was confirmed: " . $desc->($a) . " then " . $desc->($b))
+					  if $b->{lo} > $a->{hi};
+				}
+				elsif ($a->{kind} eq 'C' && $b->{kind} eq 'C')
+				{
+					$bad->("item $item confirmed by two ids: " . $desc->($a) . " and " . $desc->($b));
+				}
+			}
+		}
+	}
+
+	$count{violations} //= 0;
+	return { violations => $count{violations}, messages => \@msg, counts => \%count };
+}
+
+sub hold_summary
+{
+	my ($result) = @_;
+	my $c = $result->{counts};
+	return join(' ', map { "$_=" . ($c->{$_} // 0) } sort keys %$c);
 }
 
 1;

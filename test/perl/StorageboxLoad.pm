@@ -34,6 +34,7 @@ use warnings;
 use StorageboxFlavour;
 
 use File::Path qw(make_path);
+use POSIX ();
 use IPC::Run;
 use Time::HiRes;
 
@@ -319,6 +320,21 @@ sub wait_pids_gone
 		Time::HiRes::sleep(0.1);
 	}
 	return 0;
+}
+
+# Run $code in a forked child; returns its pid.  The child exits 1 if
+# $code dies (with the message on stderr), 0 otherwise.
+sub spawn
+{
+	my ($code) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		eval { $code->(); 1 } or do { print STDERR "client died: $@"; POSIX::_exit(1); };
+		POSIX::_exit(0);
+	}
+	return $pid;
 }
 
 1;

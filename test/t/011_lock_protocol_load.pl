@@ -431,20 +431,7 @@ sub same_id_releaser
 	$dbh->disconnect;
 }
 
-sub spawn
-{
-	my ($code) = @_;
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		eval { $code->(); 1 } or do { print STDERR "client died: $@"; POSIX::_exit(1); };
-		POSIX::_exit(0);
-	}
-	return $pid;
-}
 
-use POSIX ();
 
 # lp_same sold out to the ids old-1 .. old-40, in the logs like any fetch
 {
@@ -459,7 +446,7 @@ use POSIX ();
 }
 
 my $t0 = time;
-my @pids = (spawn(\&idle_client), map { my $w = $_; spawn(sub { worker($w) }) } 1 .. $workers);
+my @pids = (StorageboxLoad::spawn(\&idle_client), map { my $w = $_; StorageboxLoad::spawn(sub { worker($w) }) } 1 .. $workers);
 my $died = 0;
 for my $pid (@pids)
 {
@@ -468,8 +455,8 @@ for my $pid (@pids)
 }
 my $t1 = time;
 my $until = time + 3;
-@pids = (spawn(sub { same_id_releaser($until) }),
-	map { my $s = $_; spawn(sub { same_id_asker($s, $until) }) } 1 .. 16);
+@pids = (StorageboxLoad::spawn(sub { same_id_releaser($until) }),
+	map { my $s = $_; StorageboxLoad::spawn(sub { same_id_asker($s, $until) }) } 1 .. 16);
 for my $pid (@pids)
 {
 	waitpid($pid, 0);

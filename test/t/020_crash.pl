@@ -8,6 +8,9 @@
 # twice, that every fetch whose COMMIT a client saw acknowledged is still
 # there, and that counts are conserved.
 #
+# Then a committed hold and a confirmed one survive an immediate-mode crash
+# with their held_since and hold_expires (1.4).
+#
 # SB_CRASH_LOOPS (default 1) repeats the pair of crashes; SB_CRASH_CALLS
 # (default 30000) is the fetch calls of each phase.  tools/long_load.sh runs
 # many loops.
@@ -116,6 +119,44 @@ diag($_) for @{ $result->{messages} };
 cmp_ok($result->{counts}{committed_answers_checked}, '>', 0,
 	'acknowledged fetches were checked against the database');
 is($result->{violations}, 0, 'checker: violations=0');
+
+# Holds (1.4): a committed hold survives an immediate-mode crash with its
+# expiry, and so does a confirmed one; a hold whose transaction was still
+# open at the crash is gone, its item free again.
+$node->safe_psql('postgres', q{
+	SELECT sb_create_bank('crash_holds');
+	SELECT sb_add_items('crash_holds', ARRAY['ch-1', 'ch-2', 'ch-3']);
+	SELECT sb_hold_item('crash_holds', 'held', '1 day');
+	SELECT sb_hold_item('crash_holds', 'confirmed', '1 day');
+	SELECT sb_confirm('crash_holds', 'confirmed');
+});
+my $holds_sql = q{
+	SELECT c.dedup_id, i.item, c.held_since, c.hold_expires
+	  FROM storagebox_data.claim c JOIN storagebox_data.item i USING (bank_id, slot)
+	  JOIN storagebox_data.bank b USING (bank_id)
+	 WHERE b.bank_name = 'crash_holds' AND c.dedup_id IS NOT NULL ORDER BY c.slot};
+my $holds_before = $node->safe_psql('postgres', $holds_sql);
+like($holds_before, qr/^held\|ch-1\|[^|]+\|[^|]+\nconfirmed\|ch-2\|[^|]+\|$/,
+	'holds before the crash: ch-1 held with an expiry, ch-2 confirmed');
+my $open = $node->background_psql('postgres');
+$open->query_safe('BEGIN');
+is($open->query_safe(q{SELECT sb_hold_item('crash_holds', 'open', '1 day')}), 'ch-3',
+	'a hold in a transaction left open at the crash');
+$node->stop('immediate');
+$open->{run}->kill_kill;
+if (StorageboxLoad::restart_after_crash($node, 'holds'))
+{
+	is($node->safe_psql('postgres', $holds_sql), $holds_before,
+		'after the crash: the same holds, with the same held_since and hold_expires');
+	is($node->safe_psql('postgres', q{
+		SELECT sb_lookup('crash_holds', 'held'), sb_lookup('crash_holds', 'confirmed'),
+		       coalesce(sb_lookup('crash_holds', 'open'), '-'), items_held, items_left
+		  FROM sb_banks WHERE bank = 'crash_holds'}),
+		'ch-1|ch-2|-|1|1', 'after the crash: the holders have their items; the open hold is gone');
+	is($node->safe_psql('postgres', q{
+		SELECT sb_hold_item('crash_holds', 'other', '1 day'), sb_confirm('crash_holds', 'held')}),
+		'ch-3|ch-1', 'after the crash: the free item is handed out, the hold can be confirmed');
+}
 
 $node->stop;
 done_testing();
