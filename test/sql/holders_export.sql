@@ -33,8 +33,8 @@ SELECT items_handed_out, items_held, (SELECT count(*) FROM sb_holders('ho')) AS 
        (SELECT count(*) FILTER (WHERE hold_expires IS NOT NULL) FROM sb_holders('ho')) AS listed_holds
   FROM sb_banks WHERE bank = 'ho';
 
--- The free items go out again (the released one before the expired hold);
--- the list stays in slot order, not the order of the claims
+-- The free items go out again (the fresh slot, then the released item, then
+-- the expired hold); the list stays in slot order, not the order of the claims
 SELECT sb_fetch_item('ho', 'g') AS g, sb_fetch_item('ho', 'h') AS h;
 SELECT sb_fetch_item('ho', 'i') AS i, sb_fetch_item('ho', 'j') AS j_sold_out;
 SELECT n, dedup_id, item, hold_expires IS NULL AS permanent
