@@ -18,6 +18,9 @@ OBJS = \
 	src/bank_holder.o \
 	src/bank_settle.o \
 	src/bank_reuse.o \
+	src/bank_hold.o \
+	src/bank_batch.o \
+	src/bank_export.o \
 	src/bank_load.o \
 	src/seq_run.o \
 	src/dispenser.o

@@ -10,6 +10,13 @@
  * name bank_cursor_<bank_id> in storagebox_data; otherwise it is looked up
  * again.  The lookup is a direct probe of the bank table's name key.
  *
+ * Per-bank rights (1.4) live in the ACL of the bank's cursor sequence:
+ * USAGE is the right to fetch, SELECT the right to read (sb_grant and
+ * sb_revoke in sql/src/operate.sql).  A bank whose cursor has no grantee
+ * besides its owner is unrestricted: EXECUTE on a function is enough, as
+ * before 1.4.  sb_require_bank_right checks it the way nextval checks its
+ * sequence, from the syscache, for the role the function runs as.
+ *
  * Lock order: the first lock of a fetch is RowExclusiveLock on the bank's
  * cursor sequence, taken here and held to the end of the transaction.
  * sb_drop_bank drops that sequence, so it waits for every writer in flight
@@ -21,7 +28,10 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -105,4 +115,58 @@ sb_find_bank(text *bank, bool lock_cursor)
 	entry->survey_blocker = InvalidTransactionId;
 	entry->survey_upto = 0;
 	return entry;
+}
+
+/*
+ * Whether the ACL names a grantee other than the owner.  (ACL_DAT's array
+ * macros mix signed and unsigned operands; this file is built with
+ * -Werror -Wextra.)
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+static bool
+acl_has_grantee_besides(Acl *acl, Oid owner)
+{
+	AclItem    *items = ACL_DAT(acl);
+
+	for (int i = 0; i < ACL_NUM(acl); i++)
+		if (items[i].ai_grantee != owner)
+			return true;
+	return false;
+}
+#pragma GCC diagnostic pop
+
+/*
+ * Raise 42501 unless the current role may use the bank in the way that
+ * right says: SB_RIGHT_FETCH (fetch, hold, confirm, release), SB_RIGHT_LOOK
+ * (lookup: fetch or read), SB_RIGHT_READ (sb_holders: read, even on an
+ * unrestricted bank).
+ */
+void
+sb_require_bank_right(BankCacheEntry *entry, SbBankRight right)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(entry->cursor_seq));
+	Form_pg_class cls;
+	Datum		acl_datum;
+	bool		isnull;
+	bool		restricted;
+	AclMode		mode;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", entry->cursor_seq);
+	cls = (Form_pg_class) GETSTRUCT(tuple);
+	acl_datum = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relacl, &isnull);
+	restricted = !isnull && acl_has_grantee_besides(DatumGetAclP(acl_datum),
+													cls->relowner);
+	ReleaseSysCache(tuple);
+	if (!restricted && right != SB_RIGHT_READ)
+		return;
+
+	mode = right == SB_RIGHT_FETCH ? ACL_USAGE :
+		right == SB_RIGHT_READ ? ACL_SELECT : (ACL_USAGE | ACL_SELECT);
+	if (pg_class_aclmask(entry->cursor_seq, GetUserId(), mode, ACLMASK_ANY) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for bank \"%s\"", entry->name),
+				 errhint("The owner of the bank can grant access with sb_grant().")));
 }

@@ -33,6 +33,15 @@ typedef struct BankCacheEntry
 	int64		survey_upto;
 } BankCacheEntry;
 
+/* The per-bank rights a function needs (sb_require_bank_right). */
+typedef enum SbBankRight
+{
+	SB_RIGHT_FETCH,				/* fetch, hold, confirm, release */
+	SB_RIGHT_LOOK,				/* lookup: fetch or read */
+	SB_RIGHT_READ				/* the holder export: read, always */
+} SbBankRight;
+
 extern BankCacheEntry *sb_find_bank(text *bank, bool lock_cursor);
+extern void sb_require_bank_right(BankCacheEntry *entry, SbBankRight right);
 
 #endif							/* BANK_CACHE_H */

@@ -80,6 +80,7 @@
 #include "utils/snapmgr.h"
 
 #include "bank_claim.h"
+#include "bank_hold.h"
 #include "bank_probe.h"
 
 /* The advisory lock class of slot locks (pg_advisory_lock uses 1 and 2). */
@@ -87,7 +88,10 @@
 
 typedef enum ClaimPlan
 {
-	PLAN_CLAIM_RELEASED,
+	PLAN_CLAIM_RELEASED,		/* before 1.4 */
+	PLAN_CLAIM_RELEASED_STAMPED,	/* 1.4: with held_since, hold_expires */
+	PLAN_CLAIM_EXPIRED,
+	PLAN_TAKE_BACK_OWN_HOLD,
 	PLAN_RAISE_WATERMARK,
 	NUM_CLAIM_PLANS
 } ClaimPlan;
@@ -96,7 +100,7 @@ typedef struct PlanSpec
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[4];
+	Oid			argtypes[5];
 } PlanSpec;
 
 /* Tables are schema-qualified; operators resolve in pg_catalog. */
@@ -110,6 +114,54 @@ static const PlanSpec plan_specs[NUM_CLAIM_PLANS] = {
 		"                  ORDER BY f.slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
 		" RETURNING c.slot",
 		3, {INT4OID, INT4OID, TEXTOID}
+	},
+	[PLAN_CLAIM_RELEASED_STAMPED] = {
+		"UPDATE storagebox_data.claim c SET scope_id = $2, dedup_id = $3,"
+		"       held_since = $4, hold_expires = $5"
+		" WHERE c.bank_id OPERATOR(pg_catalog.=) $1 AND c.dedup_id IS NULL"
+		"   AND c.slot OPERATOR(pg_catalog.=)"
+		"       (SELECT f.slot FROM storagebox_data.claim f"
+		"         WHERE f.bank_id OPERATOR(pg_catalog.=) $1 AND f.dedup_id IS NULL"
+		"                  ORDER BY f.slot LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING c.slot",
+		5, {INT4OID, INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+	},
+	/* the hold that expired first, taken over by a new holder */
+	[PLAN_CLAIM_EXPIRED] = {
+		"UPDATE storagebox_data.claim c SET scope_id = $2, dedup_id = $3,"
+		"       held_since = $4, hold_expires = $5"
+		" WHERE c.bank_id OPERATOR(pg_catalog.=) $1"
+		"   AND c.hold_expires OPERATOR(pg_catalog.<=) $4"
+		"   AND c.slot OPERATOR(pg_catalog.=)"
+		"       (SELECT f.slot FROM storagebox_data.claim f"
+		"         WHERE f.bank_id OPERATOR(pg_catalog.=) $1"
+		"           AND f.hold_expires OPERATOR(pg_catalog.<=) $4"
+		"         ORDER BY f.hold_expires LIMIT 1 FOR UPDATE SKIP LOCKED)"
+		" RETURNING c.slot",
+		5, {INT4OID, INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+	},
+
+	/*
+	 * A dedup_id's own expired hold: held again in place if it is in the
+	 * bank asked ($5), else freed (it holds nothing in the scope any more).
+	 * Returns whether it was held again.
+	 */
+	[PLAN_TAKE_BACK_OWN_HOLD] = {
+		"UPDATE storagebox_data.claim c"
+		"   SET scope_id = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN c.scope_id END,"
+		"       dedup_id = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN c.dedup_id END,"
+		"       held_since = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN $3 END,"
+		"       hold_expires = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN $4 END"
+		" WHERE c.scope_id OPERATOR(pg_catalog.=) $1 AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+		"   AND c.hold_expires OPERATOR(pg_catalog.<=) $3"
+		"   AND c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+		"       SELECT f.ctid FROM storagebox_data.claim f"
+		"        WHERE f.scope_id OPERATOR(pg_catalog.=) $1"
+		"          AND f.dedup_id OPERATOR(pg_catalog.=) $2"
+		"          AND f.hold_expires OPERATOR(pg_catalog.<=) $3"
+		"          FOR UPDATE SKIP LOCKED))"
+		" RETURNING c.bank_id OPERATOR(pg_catalog.=) $5, c.item",
+		5, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
 	},
 	[PLAN_RAISE_WATERMARK] = {
 		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
@@ -198,19 +250,26 @@ sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes)
 int
 sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args)
 {
+	return sb_run_plan_as_owner_nulls(plan, args, NULL);
+}
+
+/* The same, with some arguments NULL (nulls as for SPI_execute_plan). */
+int
+sb_run_plan_as_owner_nulls(SPIPlanPtr plan, Datum *args, const char *nulls)
+{
 	Oid			save_userid;
 	int			save_sec_context;
 	int			rc;
 
 	become_owner(&save_userid, &save_sec_context);
-	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	rc = SPI_execute_plan(plan, args, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rc;
 }
 
 /* Prepare (once per backend) and run one plan; returns SPI_processed. */
 static uint64
-run_plan(ClaimPlan which, Datum *args)
+run_plan(ClaimPlan which, Datum *args, const char *nulls)
 {
 	int			rc;
 
@@ -223,7 +282,7 @@ run_plan(ClaimPlan which, Datum *args)
 										   (Oid *) spec->argtypes);
 	}
 
-	rc = sb_run_plan_as_owner(plans[which], args);
+	rc = sb_run_plan_as_owner_nulls(plans[which], args, nulls);
 	if (rc < 0)
 		elog(ERROR, "storagebox claim plan %d failed: %s",
 			 (int) which, SPI_result_code_string(rc));
@@ -272,7 +331,7 @@ slot_has_row(int32 bank_id, int64 slot)
  */
 static bool
 insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
-				 Datum item)
+				 Datum item, const Interval *hold_for)
 {
 	Relation	rel = table_open(sb_relation_oid(SB_CLAIM), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -302,6 +361,17 @@ insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 	{
 		row->tts_values[item_att - 1] = item;
 		row->tts_isnull[item_att - 1] = false;
+	}
+	if (sb_schema_has_holds())
+	{
+		SbClaimStamp stamp = sb_claim_stamp(hold_for);
+		AttrNumber	since_att = sb_column(SB_COL_CLAIM_HELD_SINCE);
+		AttrNumber	expires_att = sb_column(SB_COL_CLAIM_HOLD_EXPIRES);
+
+		row->tts_values[since_att - 1] = TimestampTzGetDatum(stamp.held_since);
+		row->tts_isnull[since_att - 1] = false;
+		row->tts_values[expires_att - 1] = TimestampTzGetDatum(stamp.hold_expires);
+		row->tts_isnull[expires_att - 1] = !stamp.is_hold;
 	}
 	ExecStoreVirtualTuple(row);
 
@@ -337,7 +407,7 @@ insert_claim_row(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
  */
 SbClaimResult
 sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
-					Datum item)
+					Datum item, const Interval *hold_for)
 {
 	LOCKTAG		tag;
 	bool		inserted;
@@ -345,7 +415,7 @@ sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 	slot_locktag(&tag, bank_id, slot);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
 		return SB_SLOT_TAKEN;
-	inserted = insert_claim_row(bank_id, slot, scope_id, dedup_id, item);
+	inserted = insert_claim_row(bank_id, slot, scope_id, dedup_id, item, hold_for);
 	LockRelease(&tag, ExclusiveLock, false);
 	if (inserted)
 		return SB_CLAIMED;
@@ -359,17 +429,16 @@ sb_claim_empty_slot(int32 bank_id, int64 slot, int32 scope_id, Datum dedup_id,
 }
 
 /*
- * Claim the lowest released item that no other transaction is claiming.
- * Returns its slot, or 0 if there is none; *dedup_taken is set if dedup_id
- * turned out to be claimed by another transaction (nothing changed then).
- * Caller is connected to SPI.
+ * Run a claim plan that turns an existing row into dedup_id's claim, in a
+ * subtransaction: a unique violation (dedup_id claimed meanwhile by another
+ * transaction) leaves the row exactly as it was and sets *dedup_taken.
+ * Returns the slot claimed, or 0.
  */
-int64
-sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id, bool *dedup_taken)
+static int64
+claim_by_update(ClaimPlan which, Datum *args, const char *nulls, bool *dedup_taken)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	ResourceOwner caller_owner = CurrentResourceOwner;
-	Datum		args[3] = {Int32GetDatum(bank_id), Int32GetDatum(scope_id), dedup_id};
 	volatile int64 slot = 0;
 
 	*dedup_taken = false;
@@ -378,7 +447,7 @@ sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id, bool *dedup_tak
 	MemoryContextSwitchTo(caller_cxt);
 	PG_TRY();
 	{
-		if (run_plan(PLAN_CLAIM_RELEASED, args) == 1)
+		if (run_plan(which, args, nulls) == 1)
 		{
 			bool		isnull;
 
@@ -408,6 +477,80 @@ sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id, bool *dedup_tak
 	return slot;
 }
 
+/* The stamp arguments ($4 held_since, $5 hold_expires) of a claim plan. */
+static void
+stamp_args(const Interval *hold_for, Datum *args, char *nulls)
+{
+	SbClaimStamp stamp = sb_claim_stamp(hold_for);
+
+	args[3] = TimestampTzGetDatum(stamp.held_since);
+	args[4] = TimestampTzGetDatum(stamp.hold_expires);
+	memset(nulls, ' ', 5);
+	nulls[4] = stamp.is_hold ? ' ' : 'n';
+}
+
+/*
+ * Claim a free row of the bank for dedup_id, held permanently (hold_for
+ * NULL) or for hold_for: the lowest released item (SB_RELEASED_ROW) or the
+ * hold that expired first (SB_EXPIRED_HOLD), skipping rows that another
+ * transaction is claiming.  Returns its slot, or 0 if there is none;
+ * *dedup_taken is set if dedup_id turned out to be claimed by another
+ * transaction (nothing changed then).
+ */
+int64
+sb_claim_free_row(SbFreeRow kind, int32 bank_id, int32 scope_id, Datum dedup_id,
+				  const Interval *hold_for, bool *dedup_taken)
+{
+	Datum		args[5] = {Int32GetDatum(bank_id), Int32GetDatum(scope_id), dedup_id};
+	char		nulls[6];
+
+	*dedup_taken = false;
+	if (!sb_schema_has_holds())
+		return kind == SB_RELEASED_ROW ?
+			claim_by_update(PLAN_CLAIM_RELEASED, args, NULL, dedup_taken) : 0;
+	stamp_args(hold_for, args, nulls);
+	return claim_by_update(kind == SB_RELEASED_ROW ? PLAN_CLAIM_RELEASED_STAMPED :
+						   PLAN_CLAIM_EXPIRED, args, nulls, dedup_taken);
+}
+
+/*
+ * dedup_id's own expired hold, if no other transaction is taking it over:
+ * held again in place (permanently, or for hold_for) when it is in bank_id,
+ * and SB_TAKEN_BACK returned; freed when it is in another bank of the scope
+ * (SB_OWN_HOLD_FREED); SB_NO_OWN_HOLD when there was none to take.
+ */
+SbTakeBack
+sb_take_back_own_hold(int32 bank_id, int32 scope_id, Datum dedup_id,
+					  const Interval *hold_for, MemoryContext item_cxt,
+					  Datum *item)
+{
+	SbClaimStamp stamp = sb_claim_stamp(hold_for);
+	Datum		args[5] = {Int32GetDatum(scope_id), dedup_id,
+		TimestampTzGetDatum(stamp.held_since),
+		TimestampTzGetDatum(stamp.hold_expires), Int32GetDatum(bank_id)};
+	char		nulls[6] = {' ', ' ', ' ', stamp.is_hold ? ' ' : 'n', ' ', '\0'};
+	bool		isnull;
+	MemoryContext old;
+	Datum		value;
+
+	*item = (Datum) 0;
+	if (!sb_schema_has_holds() ||
+		run_plan(PLAN_TAKE_BACK_OWN_HOLD, args, nulls) == 0)
+		return SB_NO_OWN_HOLD;
+	/* later looks of this transaction see the change */
+	CommandCounterIncrement();
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1, &isnull)))
+		return SB_OWN_HOLD_FREED;
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
+		elog(ERROR, "storagebox hold in bank %d has no item", bank_id);
+	old = MemoryContextSwitchTo(item_cxt);
+	*item = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+	MemoryContextSwitchTo(old);
+	return SB_TAKEN_BACK;
+}
+
 /*
  * Record that every slot up to upto has a committed claim row.  Caller is
  * connected to SPI and has checked that.
@@ -417,5 +560,5 @@ sb_raise_watermark(int32 bank_id, int64 upto)
 {
 	Datum		args[2] = {Int32GetDatum(bank_id), Int64GetDatum(upto)};
 
-	run_plan(PLAN_RAISE_WATERMARK, args);
+	run_plan(PLAN_RAISE_WATERMARK, args, NULL);
 }

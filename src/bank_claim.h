@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 
 typedef enum SbClaimResult
@@ -19,16 +20,37 @@ typedef enum SbClaimResult
 	SB_DEDUP_TAKEN				/* another transaction claimed our dedup_id */
 } SbClaimResult;
 
+/* The free rows a claim can take over (sb_claim_free_row). */
+typedef enum SbFreeRow
+{
+	SB_RELEASED_ROW,			/* a released item */
+	SB_EXPIRED_HOLD				/* a hold past its expiry */
+} SbFreeRow;
+
+/* What sb_take_back_own_hold did with dedup_id's own expired hold. */
+typedef enum SbTakeBack
+{
+	SB_NO_OWN_HOLD,				/* none (or another transaction is taking it) */
+	SB_TAKEN_BACK,				/* held again, in place */
+	SB_OWN_HOLD_FREED			/* it was in another bank of the scope: freed */
+} SbTakeBack;
+
 extern void sb_claim_begin(void);
 extern void sb_claim_end(void);
 extern SbClaimResult sb_claim_empty_slot(int32 bank_id, int64 slot,
 										 int32 scope_id, Datum dedup_id,
-										 Datum item);
-extern int64 sb_claim_released(int32 bank_id, int32 scope_id, Datum dedup_id,
+										 Datum item, const Interval *hold_for);
+extern int64 sb_claim_free_row(SbFreeRow kind, int32 bank_id, int32 scope_id,
+							   Datum dedup_id, const Interval *hold_for,
 							   bool *dedup_taken);
+extern SbTakeBack sb_take_back_own_hold(int32 bank_id, int32 scope_id,
+										Datum dedup_id, const Interval *hold_for,
+										MemoryContext item_cxt, Datum *item);
 extern void sb_raise_watermark(int32 bank_id, int64 upto);
 extern SPIPlanPtr sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes);
 extern int	sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args);
+extern int	sb_run_plan_as_owner_nulls(SPIPlanPtr plan, Datum *args,
+									   const char *nulls);
 extern void sb_wait_for_slot(int32 bank_id, int64 slot);
 
 #endif							/* BANK_CLAIM_H */

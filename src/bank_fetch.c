@@ -108,6 +108,7 @@
 #include "bank_cache.h"
 #include "bank_claim.h"
 #include "bank_fetch.h"
+#include "bank_hold.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
 #include "storagebox.h"
@@ -222,6 +223,26 @@ sb_read_bank_counts(FetchState *st, Snapshot snap)
 }
 
 /*
+ * dedup_id's own hold has expired and nobody has taken its item over: hold
+ * it again in place (permanently for a fetch, for hold_for for a hold), or
+ * free it if it is in another bank of the scope.  Returns the item held
+ * again, or (Datum) 0 (freed, or being taken over by another transaction:
+ * the claim path then makes wait (a) for that one, see
+ * sb_waited_for_same_dedup_id).
+ */
+static Datum
+take_back_own_hold(FetchState *st)
+{
+	Datum		item;
+
+	if (sb_take_back_own_hold(st->bank_id, st->scope_id, st->dedup_id,
+							  st->hold_for, st->result_cxt, &item) != SB_TAKEN_BACK)
+		return (Datum) 0;
+	sb_note_claim();
+	return item;
+}
+
+/*
  * A fresh look: the item dedup_id holds, if any; otherwise refresh the
  * bank's counts and return (Datum) 0.
  */
@@ -229,12 +250,17 @@ Datum
 sb_look_again(FetchState *st)
 {
 	Snapshot	snap = sb_look_begin();
-	Datum		item = sb_fetch_held_item(st, snap);
+	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+	SbHolding	h;
 
-	if (item == (Datum) 0)
+	sb_read_holding(st->scope_id, st->dedup_id, snap, &h);
+	MemoryContextSwitchTo(old);
+	if (h.item == (Datum) 0)
 		sb_read_bank_counts(st, snap);
 	sb_look_end();
-	return item;
+	if (h.expired)
+		return take_back_own_hold(st);
+	return h.item;
 }
 
 /* Whether a committed claim of dedup_id exists (dirty read). */
@@ -242,12 +268,11 @@ static bool
 dedup_id_committed_elsewhere(FetchState *st)
 {
 	SnapshotData dirty;
-	bool		in_flight = false;
-	Datum		item;
+	SbHolding	h;
 
 	InitDirtySnapshot(dirty);
-	item = sb_held_item_ext(st->scope_id, st->dedup_id, &dirty, &in_flight);
-	return item != (Datum) 0 && !in_flight;
+	sb_read_holding(st->scope_id, st->dedup_id, &dirty, &h);
+	return h.item != (Datum) 0 && !h.in_flight;
 }
 
 /*
@@ -288,11 +313,35 @@ sb_waited_for_same_dedup_id(FetchState *st)
 	{F_TEXTEQ, st->dedup_id}};
 	SnapshotData dirty;
 
+	SbHolding	h;
+
 	InitDirtySnapshot(dirty);
 	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys, ForwardScanDirection,
-				  &dirty, 0, NULL, NULL, NULL) ||
-		!TransactionIdIsValid(dirty.xmin))
+				  &dirty, 0, NULL, NULL, NULL))
 		return false;
+	if (!TransactionIdIsValid(dirty.xmin))
+	{
+		/*
+		 * Committed.  If it is our own hold past its expiry and another
+		 * transaction is taking it over, our claim must wait for that one
+		 * (the holder key still names us until it commits).  That is wait
+		 * (a) for a transaction that does not share our dedup_id, so it is
+		 * allowed only to a transaction that holds no uncommitted claim:
+		 * nobody waits for such a one, so no cycle can close through it.
+		 */
+		InitDirtySnapshot(dirty);
+		sb_read_holding(st->scope_id, st->dedup_id, &dirty, &h);
+		if (!h.expired || !TransactionIdIsValid(h.changer))
+			return false;
+		if (sb_xact_has_claims)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent takeover of the expired hold of the same dedup_id"),
+					 errdetail("Another transaction is taking over the item whose hold expired, and this transaction already holds uncommitted items."),
+					 errhint("Retry the transaction.")));
+		XactLockTableWait(h.changer, NULL, NULL, XLTW_None);
+		return true;
+	}
 	/* a row still being inserted speculatively is waited for only that long */
 	if (dirty.speculativeToken != 0)
 		SpeculativeInsertionWait(dirty.xmin, dirty.speculativeToken);
@@ -311,7 +360,8 @@ sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item)
 	SbClaimResult r;
 
 	*item = sb_fetch_slot_item(st, slot);
-	r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id, st->dedup_id, *item);
+	r = sb_claim_empty_slot(st->bank_id, slot, st->scope_id, st->dedup_id,
+							*item, st->hold_for);
 	if (r == SB_CLAIMED)
 		sb_note_claim();
 	return r;
@@ -353,6 +403,10 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 static Datum
 fetch_new(FetchState *st)
 {
+	Datum		own;
+
+	if (st->own_expired && (own = take_back_own_hold(st)) != (Datum) 0)
+		return own;
 	for (;;)
 	{
 		Datum		item;
@@ -416,28 +470,28 @@ fetch_new(FetchState *st)
 static Datum
 repeat_probe(FetchState *st)
 {
-	Datum		item;
+	MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
+	SbHolding	h;
 
 	if (IsolationUsesXactSnapshot())
 	{
 		Snapshot	snap = sb_look_begin();
 
-		item = sb_fetch_held_item(st, snap);
+		sb_read_holding(st->scope_id, st->dedup_id, snap, &h);
 		sb_look_end();
 	}
 	else
 	{
 		SnapshotData dirty;
-		bool		in_flight = false;
-		MemoryContext old = MemoryContextSwitchTo(st->result_cxt);
 
 		InitDirtySnapshot(dirty);
-		item = sb_held_item_ext(st->scope_id, st->dedup_id, &dirty, &in_flight);
-		MemoryContextSwitchTo(old);
-		if (in_flight)
-			item = (Datum) 0;
+		sb_read_holding(st->scope_id, st->dedup_id, &dirty, &h);
+		if (h.in_flight)
+			h.item = (Datum) 0;
 	}
-	return item;
+	MemoryContextSwitchTo(old);
+	st->own_expired = h.expired && !h.in_flight;
+	return h.item;
 }
 
 /* The context line of errors inside a fetch; see fetch_new_in_context. */
@@ -480,6 +534,60 @@ fetch_new_in_context(FetchState *st, const char *bank_name)
 	return item;
 }
 
+/* Prepare st for fetches (or holds, with hold_for) from bank. */
+void
+sb_fetch_init(FetchState *st, BankCacheEntry *bank, const Interval *hold_for,
+			  MemoryContext result_cxt)
+{
+	memset(st, 0, sizeof(*st));
+	st->bank = bank;
+	st->bank_id = bank->bank_id;
+	st->scope_id = bank->scope_id;
+	st->hold_for = hold_for;
+	st->result_cxt = result_cxt;
+}
+
+/*
+ * The item dedup_id holds in the bank's scope, else a new item from the
+ * bank (held permanently, or for st->hold_for), else (Datum) 0 when the
+ * bank has nothing left.  The arguments and the caller's right have been
+ * checked.
+ */
+Datum
+sb_fetch_one(FetchState *st, Datum dedup_id)
+{
+	Datum		item;
+	bool		sold_out;
+	Snapshot	snap;
+
+	st->dedup_id = dedup_id;
+	st->own_expired = false;
+
+	/* a repeat: one probe of the holder key */
+	item = repeat_probe(st);
+	if (item != (Datum) 0)
+		return item;
+
+	/*
+	 * A fresh look at the bank's counts: sold out if every slot has a
+	 * committed claim, no item was released and no hold has expired (index
+	 * probes only).
+	 */
+	snap = sb_look_begin();
+	sb_read_bank_counts(st, snap);
+	sold_out = !st->own_expired && st->settled_upto >= st->items_total &&
+		!sb_has_released_item(st, snap) &&
+		!sb_bank_has_expired_hold(st->bank_id, snap);
+	sb_look_end();
+	if (sold_out)
+		return (Datum) 0;
+
+	sb_claim_begin();
+	item = fetch_new_in_context(st, st->bank->name);
+	sb_claim_end();
+	return item;
+}
+
 /*
  * sb_fetch_item(bank text, dedup_id text) returns text
  *
@@ -490,46 +598,22 @@ Datum
 sb_fetch_item(PG_FUNCTION_ARGS)
 {
 	text	   *bank;
+	text	   *dedup_id;
 	FetchState	st;
 	Datum		item;
-	bool		sold_out;
-	Snapshot	snap;
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_id", PG_ARGISNULL(1));
 	bank = PG_GETARG_TEXT_PP(0);
 	sb_require_text("bank", bank, SB_NAME_MAX_BYTES);
-	st.dedup_id = PointerGetDatum(PG_GETARG_TEXT_PP(1));
-	sb_require_text("dedup_id", DatumGetTextPP(st.dedup_id), SB_DEDUP_ID_MAX_BYTES);
-	st.result_cxt = CurrentMemoryContext;
+	dedup_id = PG_GETARG_TEXT_PP(1);
+	sb_require_text("dedup_id", dedup_id, SB_DEDUP_ID_MAX_BYTES);
 
 	PreventCommandIfReadOnly("sb_fetch_item()");
 
-	st.bank = sb_find_bank(bank, true);
-	st.bank_id = st.bank->bank_id;
-	st.scope_id = st.bank->scope_id;
-
-	/* a repeat: one probe of the holder key */
-	item = repeat_probe(&st);
-	if (item != (Datum) 0)
-		PG_RETURN_DATUM(item);
-
-	/*
-	 * A fresh look at the bank's counts: sold out if every slot has a
-	 * committed claim and no item was released (index probes only).
-	 */
-	snap = sb_look_begin();
-	sb_read_bank_counts(&st, snap);
-	sold_out = st.settled_upto >= st.items_total &&
-		!sb_has_released_item(&st, snap);
-	sb_look_end();
-	if (sold_out)
-		PG_RETURN_NULL();
-
-	sb_claim_begin();
-	item = fetch_new_in_context(&st, st.bank->name);
-	sb_claim_end();
-
+	sb_fetch_init(&st, sb_find_bank(bank, true), NULL, CurrentMemoryContext);
+	sb_require_bank_right(st.bank, SB_RIGHT_FETCH);
+	item = sb_fetch_one(&st, PointerGetDatum(dedup_id));
 	if (item == (Datum) 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(item);

@@ -27,10 +27,15 @@ typedef struct FetchState
 	int64		items_total;
 	int64		settled_upto;	/* the watermark */
 	MemoryContext result_cxt;	/* where the returned item is allocated */
+	const Interval *hold_for;	/* sb_hold_item: how long; NULL: permanent */
+	bool		own_expired;	/* dedup_id's own hold was seen expired */
 } FetchState;
 
 /* Whether the current transaction has made a claim (bank_fetch.c). */
 extern bool sb_xact_has_claims;
+extern void sb_fetch_init(FetchState *st, BankCacheEntry *bank,
+						  const Interval *hold_for, MemoryContext result_cxt);
+extern Datum sb_fetch_one(FetchState *st, Datum dedup_id);
 extern void sb_note_claim(void);
 
 /* bank_fetch.c: looks at the bank, and the claim of one slot */

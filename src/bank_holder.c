@@ -29,9 +29,11 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "bank_cache.h"
 #include "bank_claim.h"
+#include "bank_hold.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
 #include "storagebox.h"
@@ -61,46 +63,73 @@ sb_item_in_slot(int32 bank_id, int64 slot, Snapshot snap)
 
 /*
  * The item dedup_id holds in scope_id as snap sees it, or (Datum) 0; copied
- * into the current memory context.  One probe of the holder key: the claim
- * row carries the item (rows written before 1.3 may not, and then the item
- * table is read too).
+ * into the current memory context.  A hold past its expiry holds nothing.
  */
 Datum
 sb_held_item(int32 scope_id, Datum dedup_id, Snapshot snap)
 {
-	return sb_held_item_ext(scope_id, dedup_id, snap, NULL);
+	SbHolding	h;
+
+	sb_read_holding(scope_id, dedup_id, snap, &h);
+	return h.item;
 }
 
 /*
- * sb_held_item, and with a dirty snapshot: *in_flight is set if the row
- * found is still being inserted by another transaction (a claim that may
- * yet roll back, so not an answer).
+ * What dedup_id holds in scope_id as snap sees it: one probe of the holder
+ * key, whose claim row carries the item (rows written before 1.3 may not,
+ * and then the item table is read too).  With a dirty snapshot, in_flight
+ * tells a row still being inserted by another transaction (a claim that
+ * may yet roll back, so not an answer), and changer a transaction that is
+ * updating or deleting the row.
  */
-Datum
-sb_held_item_ext(int32 scope_id, Datum dedup_id, Snapshot snap, bool *in_flight)
+void
+sb_read_holding(int32 scope_id, Datum dedup_id, Snapshot snap, SbHolding *h)
 {
 	SbProbeKey	keys[2] = {{F_INT4EQ, Int32GetDatum(scope_id)},
 	{F_TEXTEQ, dedup_id}};
-	AttrNumber	atts[3] = {sb_column(SB_COL_CLAIM_BANK_ID),
-		sb_column(SB_COL_CLAIM_SLOT), sb_column(SB_COL_CLAIM_ITEM)};
-	int			natts = atts[2] == InvalidAttrNumber ? 2 : 3;
-	Datum		claim[3];
-	bool		isnull[3] = {false, false, true};
+	AttrNumber	atts[4] = {sb_column(SB_COL_CLAIM_BANK_ID),
+		sb_column(SB_COL_CLAIM_SLOT), sb_column(SB_COL_CLAIM_ITEM),
+	sb_column(SB_COL_CLAIM_HOLD_EXPIRES)};
+	int			natts = 2;
+	Datum		claim[4];
+	bool		isnull[4] = {false, false, true, true};
 
+	memset(h, 0, sizeof(*h));
+	if (atts[2] != InvalidAttrNumber)
+		natts = atts[3] != InvalidAttrNumber ? 4 : 3;
 	if (!sb_probe(SB_CLAIM, SB_CLAIM_HOLDER_KEY, 2, keys,
 				  ForwardScanDirection, snap, natts, atts, claim, isnull))
-		return (Datum) 0;
-	if (in_flight != NULL)
-		*in_flight = TransactionIdIsValid(snap->xmin);
+		return;
+	h->found = true;
+	h->bank_id = DatumGetInt32(claim[0]);
+	if (snap->snapshot_type == SNAPSHOT_DIRTY)
+	{
+		h->in_flight = TransactionIdIsValid(snap->xmin);
+		h->changer = snap->xmax;
+	}
+	if (!isnull[3])
+	{
+		h->hold_expires = DatumGetTimestampTz(claim[3]);
+		h->is_hold = true;
+		if (sb_hold_has_expired(h->hold_expires))
+		{
+			h->expired = true;
+			return;
+		}
+	}
 	if (!isnull[2])
-		return claim[2];
-	/* the item may be in another bank of the scope */
-	return sb_item_in_slot(DatumGetInt32(claim[0]), DatumGetInt64(claim[1]), snap);
+		h->item = claim[2];
+	else
+		/* the item may be in another bank of the scope */
+		h->item = sb_item_in_slot(h->bank_id, DatumGetInt64(claim[1]), snap);
 }
 
-/* Check (bank, dedup_id) in the order the errors are documented. */
-static BankCacheEntry *
-holder_args(FunctionCallInfo fcinfo, bool lock_cursor)
+/*
+ * Check (bank, dedup_id) in the order the errors are documented, then the
+ * caller's right on the bank.
+ */
+BankCacheEntry *
+sb_holder_args(FunctionCallInfo fcinfo, bool lock_cursor, SbBankRight right)
 {
 	text	   *bank;
 	BankCacheEntry *entry;
@@ -111,18 +140,20 @@ holder_args(FunctionCallInfo fcinfo, bool lock_cursor)
 	entry = sb_find_bank(bank, lock_cursor);
 	sb_require_arg("dedup_id", PG_ARGISNULL(1));
 	sb_require_text("dedup_id", PG_GETARG_TEXT_PP(1), SB_DEDUP_ID_MAX_BYTES);
+	sb_require_bank_right(entry, right);
 	return entry;
 }
 
 /*
  * sb_lookup(bank text, dedup_id text) returns text
  *
- * The item dedup_id holds in the bank's scope, or NULL.  Reads only.
+ * The item dedup_id holds in the bank's scope (permanently, or on a hold
+ * that has not expired), or NULL.  Reads only.
  */
 Datum
 sb_lookup(PG_FUNCTION_ARGS)
 {
-	BankCacheEntry *entry = holder_args(fcinfo, false);
+	BankCacheEntry *entry = sb_holder_args(fcinfo, false, SB_RIGHT_LOOK);
 	Datum		item;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -135,35 +166,78 @@ sb_lookup(PG_FUNCTION_ARGS)
 }
 
 /* The statements of a release, prepared once per backend. */
-static SPIPlanPtr release_plan = NULL;
+typedef enum ReleasePlan
+{
+	RELEASE_CLAIM,				/* before 1.4 */
+	RELEASE_LIVE_CLAIM,			/* 1.4: a permanent claim or a live hold */
+	RELEASE_EXPIRED_HOLD,		/* 1.4: free a hold past its expiry */
+	NUM_RELEASE_PLANS
+} ReleasePlan;
+
+static const char *const release_sql[NUM_RELEASE_PLANS] = {
+	[RELEASE_CLAIM] =
+	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL"
+	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
+	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+	" RETURNING c.bank_id, c.slot",		/* $3 unused */
+	[RELEASE_LIVE_CLAIM] =
+	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL,"
+	"       held_since = NULL, hold_expires = NULL"
+	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
+	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+	"   AND (c.hold_expires IS NULL OR c.hold_expires OPERATOR(pg_catalog.>) $3)"
+	" RETURNING c.bank_id, c.slot",
+	[RELEASE_EXPIRED_HOLD] =
+	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL,"
+	"       held_since = NULL, hold_expires = NULL"
+	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
+	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+	"   AND c.hold_expires OPERATOR(pg_catalog.<=) $3"
+	" RETURNING c.bank_id, c.slot",
+};
+static SPIPlanPtr release_plans[NUM_RELEASE_PLANS];
+
+/* Run one release statement; returns the number of rows it freed. */
+static uint64
+run_release(ReleasePlan which, int32 scope_id, Datum dedup_id)
+{
+	Datum		args[3] = {Int32GetDatum(scope_id), dedup_id,
+	TimestampTzGetDatum(GetCurrentTimestamp())};
+
+	if (release_plans[which] == NULL)
+	{
+		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
+
+		release_plans[which] = sb_prepare_as_owner(release_sql[which], 3, types);
+	}
+	if (sb_run_plan_as_owner(release_plans[which], args) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "storagebox release statement failed");
+	return SPI_processed;
+}
 
 /*
  * Free the claim row of dedup_id in scope_id; its item, or (Datum) 0 if
- * dedup_id held nothing.  Caller is connected to SPI.
+ * dedup_id held nothing.  A hold past its expiry held nothing, but its row
+ * is freed all the same.  Caller is connected to SPI.
  */
 static Datum
 release_claim(int32 scope_id, Datum dedup_id)
 {
-	Datum		args[2] = {Int32GetDatum(scope_id), dedup_id};
 	bool		isnull;
 	int32		bank_id;
 	int64		slot;
 	Datum		item;
 
-	if (release_plan == NULL)
+	if (!sb_schema_has_holds())
 	{
-		Oid			types[2] = {INT4OID, TEXTOID};
-
-		release_plan = sb_prepare_as_owner(
-			"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL"
-			" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
-			"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
-			" RETURNING c.bank_id, c.slot", 2, types);
+		if (run_release(RELEASE_CLAIM, scope_id, dedup_id) == 0)
+			return (Datum) 0;
 	}
-	if (sb_run_plan_as_owner(release_plan, args) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "storagebox release statement failed");
-	if (SPI_processed == 0)
+	else if (run_release(RELEASE_LIVE_CLAIM, scope_id, dedup_id) == 0)
+	{
+		(void) run_release(RELEASE_EXPIRED_HOLD, scope_id, dedup_id);
 		return (Datum) 0;
+	}
 	bank_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 										  SPI_tuptable->tupdesc, 1, &isnull));
 	slot = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -199,7 +273,7 @@ sb_release(PG_FUNCTION_ARGS)
 	Datum		item;
 
 	PreventCommandIfReadOnly("sb_release()");
-	entry = holder_args(fcinfo, true);
+	entry = sb_holder_args(fcinfo, true, SB_RIGHT_FETCH);
 
 	PG_TRY();
 	{

@@ -64,6 +64,7 @@ static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_CLAIM_PKEY] = "claim_pkey",
 	[SB_CLAIM_HOLDER_KEY] = "claim_holder_key",
 	[SB_CLAIM_FREE] = "claim_free",
+	[SB_CLAIM_HELD] = "claim_held",
 };
 
 /* Each column: its table, its name, and whether an older schema lacks it. */
@@ -85,6 +86,8 @@ static const struct
 	[SB_COL_CLAIM_SCOPE_ID] = {SB_CLAIM, "scope_id", false},
 	[SB_COL_CLAIM_DEDUP_ID] = {SB_CLAIM, "dedup_id", false},
 	[SB_COL_CLAIM_ITEM] = {SB_CLAIM, "item", true},
+	[SB_COL_CLAIM_HELD_SINCE] = {SB_CLAIM, "held_since", true},
+	[SB_COL_CLAIM_HOLD_EXPIRES] = {SB_CLAIM, "hold_expires", true},
 };
 
 static Oid	data_namespace;
@@ -143,7 +146,8 @@ sb_relation_oid(SbRelation rel)
 			/* before ALTER EXTENSION UPDATE to 1.2: the index of 1.0 */
 			if (!OidIsValid(relation_oids[i]) && i == SB_PROGRESS_UPTO)
 				relation_oids[i] = get_relname_relid("bank_progress_pkey", nsp);
-			if (!OidIsValid(relation_oids[i]))
+			/* before ALTER EXTENSION UPDATE to 1.4 there are no holds */
+			if (!OidIsValid(relation_oids[i]) && i != SB_CLAIM_HELD)
 				elog(ERROR, "storagebox_data.%s is missing", relation_names[i]);
 		}
 		for (int i = 0; i < SB_NUM_COLS; i++)
@@ -177,6 +181,18 @@ sb_data_owner(void)
 {
 	(void) sb_relation_oid(SB_BANK);
 	return data_owner;
+}
+
+/*
+ * Whether the schema has holds (1.4): before ALTER EXTENSION UPDATE the
+ * library runs an older schema, where every claim is permanent.
+ */
+bool
+sb_schema_has_holds(void)
+{
+	return OidIsValid(sb_relation_oid(SB_CLAIM_HELD)) &&
+		sb_column(SB_COL_CLAIM_HOLD_EXPIRES) != InvalidAttrNumber &&
+		sb_column(SB_COL_CLAIM_HELD_SINCE) != InvalidAttrNumber;
 }
 
 /* The OID of the storagebox_data schema. */
@@ -239,15 +255,18 @@ sb_probe(SbRelation rel, SbRelation idx, int nkeys, const SbProbeKey *keys,
 /*
  * Start a dirty-snapshot scan of bank_id's claim rows with slot >=
  * first_slot, in slot order, through idx (the primary key, or the partial
- * index of free rows; both lead with bank_id, slot).
+ * index of free rows; both lead with bank_id, slot); or all of bank_id's
+ * holds through the partial index of holds, in order of expiry (first_slot
+ * is then ignored).
  */
 void
 sb_claim_scan_begin(SbClaimScan *cs, SbRelation idx, int32 bank_id,
 					int64 first_slot)
 {
 	ScanKeyData keys[2];
+	int			nkeys = idx == SB_CLAIM_HELD ? 1 : 2;
 
-	Assert(idx == SB_CLAIM_PKEY || idx == SB_CLAIM_FREE);
+	Assert(idx == SB_CLAIM_PKEY || idx == SB_CLAIM_FREE || idx == SB_CLAIM_HELD);
 	cs->heap = table_open(sb_relation_oid(SB_CLAIM), AccessShareLock);
 	cs->index = index_open(sb_relation_oid(idx), AccessShareLock);
 	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
@@ -257,8 +276,8 @@ sb_claim_scan_begin(SbClaimScan *cs, SbRelation idx, int32 bank_id,
 						   Int64GetDatum(first_slot));
 	InitDirtySnapshot(cs->dirty);
 	cs->slot = table_slot_create(cs->heap, NULL);
-	cs->scan = index_beginscan(cs->heap, cs->index, &cs->dirty, 2, 0);
-	index_rescan(cs->scan, keys, 2, NULL, 0);
+	cs->scan = index_beginscan(cs->heap, cs->index, &cs->dirty, nkeys, 0);
+	index_rescan(cs->scan, keys, nkeys, NULL, 0);
 }
 
 /*

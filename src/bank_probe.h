@@ -30,6 +30,7 @@ typedef enum SbRelation
 	SB_CLAIM_PKEY,
 	SB_CLAIM_HOLDER_KEY,
 	SB_CLAIM_FREE,
+	SB_CLAIM_HELD,				/* 1.4; InvalidOid before */
 	SB_NUM_RELS
 } SbRelation;
 
@@ -54,6 +55,8 @@ typedef enum SbColumn
 	SB_COL_CLAIM_SCOPE_ID,
 	SB_COL_CLAIM_DEDUP_ID,
 	SB_COL_CLAIM_ITEM,			/* 1.3 */
+	SB_COL_CLAIM_HELD_SINCE,	/* 1.4 */
+	SB_COL_CLAIM_HOLD_EXPIRES,	/* 1.4 */
 	SB_NUM_COLS
 } SbColumn;
 
@@ -93,6 +96,7 @@ typedef struct SbClaimScan
 extern Oid	sb_relation_oid(SbRelation rel);
 extern AttrNumber sb_column(SbColumn col);
 extern Oid	sb_data_owner(void);
+extern bool sb_schema_has_holds(void);
 extern Oid	sb_data_namespace(void);
 extern bool sb_probe(SbRelation rel, SbRelation idx, int nkeys,
 					 const SbProbeKey *keys, ScanDirection dir,

@@ -38,6 +38,7 @@
 #include "bank_cache.h"
 #include "bank_claim.h"
 #include "bank_fetch.h"
+#include "bank_hold.h"
 #include "bank_probe.h"
 
 /* Holes a survey hands on, at most. */
@@ -215,6 +216,35 @@ sb_survey_behind(FetchState *st, int64 slot, bool claimed_last_hole)
 }
 
 /*
+ * Claim a free row of the given kind (a released item, or the hold that
+ * expired first).  True when the fetch is answered: *item is the row's
+ * item, or the item another transaction claimed for our dedup_id
+ * meanwhile.  *again asks the caller to look again from the start.
+ */
+static bool
+answer_from_free_row(FetchState *st, SbFreeRow kind, Datum *item, bool *again)
+{
+	bool		dedup_taken;
+	int64		slot = sb_claim_free_row(kind, st->bank_id, st->scope_id,
+										 st->dedup_id, st->hold_for, &dedup_taken);
+
+	*again = false;
+	if (slot > 0)
+	{
+		sb_note_claim();
+		*item = sb_fetch_slot_item(st, slot);
+		return true;
+	}
+	if (dedup_taken)
+	{
+		if ((*item = sb_after_dedup_conflict(st)) != (Datum) 0)
+			return true;
+		*again = true;
+	}
+	return false;
+}
+
+/*
  * The slow path: the cursor has run past the end of the bank.  Hand out a
  * released item or a hole; if every remaining item is held by another
  * transaction uncommitted, make wait (b) when allowed and look again.
@@ -232,9 +262,9 @@ sb_fetch_leftover(FetchState *st)
 		TransactionId pending;
 		bool		relook = false;
 		bool		dedup_taken;
-		int64		slot;
 		Snapshot	snap;
 		bool		released;
+		bool		again;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -251,19 +281,10 @@ sb_fetch_leftover(FetchState *st)
 		sb_look_end();
 		if (released)
 		{
-			slot = sb_claim_released(st->bank_id, st->scope_id, st->dedup_id,
-									 &dedup_taken);
-			if (slot > 0)
-			{
-				sb_note_claim();
-				return sb_fetch_slot_item(st, slot);
-			}
-			if (dedup_taken)
-			{
-				if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
-					return item;
+			if (answer_from_free_row(st, SB_RELEASED_ROW, &item, &again))
+				return item;
+			if (again)
 				continue;
-			}
 		}
 
 		/* then holes; the survey also raises the watermark */
@@ -309,10 +330,22 @@ sb_fetch_leftover(FetchState *st)
 			continue;
 		}
 
-		/* nothing free: is anything in flight that may come back? */
+		/* last, the hold that expired first */
+		if (answer_from_free_row(st, SB_EXPIRED_HOLD, &item, &again))
+			return item;
+		if (again)
+			continue;
+
+		/*
+		 * Nothing free: is anything in flight that may come back (a claim
+		 * of a hole, of a released item, or the takeover of an expired
+		 * hold, each of which may roll back)?
+		 */
 		pending = sv.pending;
 		if (!TransactionIdIsValid(pending))
 			sb_survey_released(st->bank_id, &pending, &relook);
+		if (!TransactionIdIsValid(pending))
+			pending = sb_survey_expired_holds(st->bank_id);
 		if (!TransactionIdIsValid(pending) && !relook)
 			return (Datum) 0;	/* sold out */
 		if (sb_xact_has_claims)

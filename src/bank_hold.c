@@ -1,0 +1,311 @@
+/*-------------------------------------------------------------------------
+ *
+ * bank_hold.c
+ *	  Holds that expire: sb_hold_item(bank, dedup_id, hold_for) and
+ *	  sb_confirm(bank, dedup_id), and what the fetch path needs to know
+ *	  about holds.
+ *
+ * A hold is a claim row with hold_expires set (1.4).  It is taken exactly
+ * as a fetch takes a claim (bank_fetch.c, with FetchState.hold_for), so
+ * every guarantee of a fetch holds for it: one item per dedup_id per scope,
+ * no item held twice, the same item on a repeat.  A repeat neither extends
+ * a live hold nor turns it into a permanent claim; sb_confirm does that.
+ *
+ * Expiry needs no background job: a hold whose hold_expires is not after
+ * the clock (GetCurrentTimestamp, clock_timestamp() in SQL) holds nothing.
+ *   - Readers treat it as absent (sb_read_holding in bank_holder.c).
+ *   - Its own dedup_id takes it back in place on its next fetch or hold
+ *     (sb_take_back_own_hold in bank_claim.c).
+ *   - Any other fetch takes it over as a free item once the bank has no
+ *     fresh slot, hole or released item left, oldest expiry first, with an
+ *     UPDATE whose row is picked FOR UPDATE SKIP LOCKED (sb_claim_expired),
+ *     and the sold-out answer is given only when no hold has expired
+ *     (sb_bank_has_expired_hold).
+ *   - A takeover in flight may roll back, so before answering "sold out" a
+ *     fetch looks for one (sb_survey_expired_holds) and makes wait (b) for
+ *     it under the protocol's rules.
+ *
+ * Lock order: a takeover locks one expired row, never waiting for one
+ * (SKIP LOCKED).  The only new wait is the one a dedup_id makes for a
+ * transaction that is taking over its own expired hold (its holder key
+ * still names it until that commits), made only by a transaction that
+ * holds no uncommitted claim (see sb_waited_for_same_dedup_id); sb_confirm
+ * updates the holder's row as any UPDATE does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "bank_cache.h"
+#include "bank_claim.h"
+#include "bank_fetch.h"
+#include "bank_hold.h"
+#include "bank_holder.h"
+#include "bank_probe.h"
+#include "storagebox.h"
+
+PG_FUNCTION_INFO_V1(sb_hold_item);
+PG_FUNCTION_INFO_V1(sb_confirm);
+
+/*
+ * from + hold_for.  hold_for is checked on entry (check_hold_for), so this
+ * cannot overflow unless the clock jumps by centuries.
+ */
+static TimestampTz
+hold_expiry(TimestampTz from, const Interval *hold_for)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   TimestampTzGetDatum(from),
+												   PointerGetDatum(hold_for)));
+}
+
+/* The stamp of a claim made now: permanent, or a hold for hold_for. */
+SbClaimStamp
+sb_claim_stamp(const Interval *hold_for)
+{
+	SbClaimStamp stamp;
+
+	stamp.held_since = GetCurrentTimestamp();
+	stamp.is_hold = hold_for != NULL;
+	stamp.hold_expires = stamp.is_hold ? hold_expiry(stamp.held_since, hold_for) : 0;
+	return stamp;
+}
+
+/* Whether a hold that lasts until hold_expires is over. */
+bool
+sb_hold_has_expired(TimestampTz hold_expires)
+{
+	return hold_expires <= GetCurrentTimestamp();
+}
+
+/*
+ * hold_for must give a hold that ends after now and that a timestamp can
+ * express.  Rough bounds first (a month counts as 31 days, so no interval
+ * passes them whose end is out of range), then the exact end.
+ */
+static void
+check_hold_for(const Interval *hold_for)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	double		span = (double) hold_for->month * 31.0 * USECS_PER_DAY +
+		(double) hold_for->day * USECS_PER_DAY + (double) hold_for->time;
+	double		room = (double) (END_TIMESTAMP - now) - 2.0 * 31.0 * USECS_PER_DAY;
+
+	if (span > room)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("hold_for is out of range"),
+				 errdetail("A hold must end at a time that a timestamp can hold."),
+				 errhint("Use sb_fetch_item() for an item that is kept until it is released.")));
+	if (span < -room || hold_expiry(now, hold_for) <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hold_for must be positive"),
+				 errdetail("The hold given would end at or before the time it starts.")));
+}
+
+/*
+ * Whether snap sees a hold of the bank that has expired: the first entry of
+ * the bank in claim_held, which is ordered by expiry.
+ */
+bool
+sb_bank_has_expired_hold(int32 bank_id, Snapshot snap)
+{
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(bank_id)};
+	AttrNumber	att = sb_column(SB_COL_CLAIM_HOLD_EXPIRES);
+	Datum		expires;
+	bool		isnull;
+
+	if (!sb_schema_has_holds())
+		return false;
+	return sb_probe(SB_CLAIM, SB_CLAIM_HELD, 1, &key, ForwardScanDirection,
+					snap, 1, &att, &expires, &isnull) &&
+		!isnull && sb_hold_has_expired(DatumGetTimestampTz(expires));
+}
+
+/*
+ * A transaction, other than ours, that is changing (taking over,
+ * confirming, releasing) an expired hold of the bank, or
+ * InvalidTransactionId.  Dirty read; never waits.
+ */
+TransactionId
+sb_survey_expired_holds(int32 bank_id)
+{
+	SbClaimScan cs;
+	SbClaimVersion v;
+	TransactionId pending = InvalidTransactionId;
+	AttrNumber	att = sb_column(SB_COL_CLAIM_HOLD_EXPIRES);
+
+	if (!sb_schema_has_holds())
+		return InvalidTransactionId;
+	sb_claim_scan_begin(&cs, SB_CLAIM_HELD, bank_id, 0);
+	while (sb_claim_scan_next(&cs, &v))
+	{
+		bool		isnull;
+		Datum		expires;
+
+		CHECK_FOR_INTERRUPTS();
+		expires = slot_getattr(cs.slot, att, &isnull);
+		if (isnull || !sb_hold_has_expired(DatumGetTimestampTz(expires)))
+			break;				/* ordered by expiry: the rest are live */
+		if (TransactionIdIsValid(v.deleting))
+		{
+			pending = v.deleting;
+			break;
+		}
+	}
+	sb_claim_scan_end(&cs);
+	return pending;
+}
+
+/*
+ * sb_hold_item(bank text, dedup_id text, hold_for interval) returns text
+ *
+ * As sb_fetch_item, but a new item is only held until hold_for has passed,
+ * unless sb_confirm makes it permanent first.
+ */
+Datum
+sb_hold_item(PG_FUNCTION_ARGS)
+{
+	text	   *bank;
+	text	   *dedup_id;
+	Interval   *hold_for;
+	FetchState	st;
+	Datum		item;
+
+	sb_require_arg("bank", PG_ARGISNULL(0));
+	sb_require_arg("dedup_id", PG_ARGISNULL(1));
+	sb_require_arg("hold_for", PG_ARGISNULL(2));
+	bank = PG_GETARG_TEXT_PP(0);
+	sb_require_text("bank", bank, SB_NAME_MAX_BYTES);
+	dedup_id = PG_GETARG_TEXT_PP(1);
+	sb_require_text("dedup_id", dedup_id, SB_DEDUP_ID_MAX_BYTES);
+	hold_for = PG_GETARG_INTERVAL_P(2);
+	check_hold_for(hold_for);
+
+	PreventCommandIfReadOnly("sb_hold_item()");
+
+	sb_fetch_init(&st, sb_find_bank(bank, true), hold_for, CurrentMemoryContext);
+	sb_require_bank_right(st.bank, SB_RIGHT_FETCH);
+	if (!sb_schema_has_holds())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("holds need version 1.4 of the storagebox extension"),
+				 errhint("Run ALTER EXTENSION storagebox UPDATE.")));
+	item = sb_fetch_one(&st, PointerGetDatum(dedup_id));
+	if (item == (Datum) 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(item);
+}
+
+/* The statement of a confirmation, prepared once per backend. */
+static SPIPlanPtr confirm_plan = NULL;
+
+/* The context line of errors inside a confirmation. */
+#define CONFIRM_CONTEXT_PREFIX "storagebox: while confirming a hold in bank"
+
+static void
+confirm_error_context(void *arg)
+{
+	errcontext(CONFIRM_CONTEXT_PREFIX " \"%s\"", (const char *) arg);
+}
+
+/* Make dedup_id's live hold in scope_id permanent: its item, or (Datum) 0. */
+static Datum
+confirm_hold(int32 scope_id, Datum dedup_id)
+{
+	Datum		args[3] = {Int32GetDatum(scope_id), dedup_id,
+	TimestampTzGetDatum(GetCurrentTimestamp())};
+	Datum		item = (Datum) 0;
+
+	SPI_connect();
+	if (confirm_plan == NULL)
+	{
+		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
+
+		confirm_plan = sb_prepare_as_owner(
+			"UPDATE storagebox_data.claim c SET hold_expires = NULL"
+			" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
+			"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+			"   AND c.hold_expires OPERATOR(pg_catalog.>) $3"
+			" RETURNING c.item", 3, types);
+	}
+	if (sb_run_plan_as_owner(confirm_plan, args) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "storagebox confirm statement failed");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		item = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		item = isnull ? (Datum) 0 : SPI_datumTransfer(item, false, -1);
+	}
+	SPI_finish();
+	return item;
+}
+
+/*
+ * sb_confirm(bank text, dedup_id text) returns text
+ *
+ * Make dedup_id's hold in the bank's scope permanent and return its item;
+ * the item of a permanent claim is returned as it is.  NULL if dedup_id
+ * holds nothing (never held, released, or the hold expired).
+ */
+Datum
+sb_confirm(PG_FUNCTION_ARGS)
+{
+	BankCacheEntry *entry;
+	Datum		dedup_id;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	ErrorContextCallback callback;
+	Datum		item = (Datum) 0;
+
+	PreventCommandIfReadOnly("sb_confirm()");
+	entry = sb_holder_args(fcinfo, true, SB_RIGHT_FETCH);
+	dedup_id = PointerGetDatum(PG_GETARG_TEXT_PP(1));
+
+	if (sb_schema_has_holds())
+	{
+		PG_TRY();
+		{
+			callback.callback = confirm_error_context;
+			callback.arg = (void *) entry->name;
+			callback.previous = error_context_stack;
+			error_context_stack = &callback;
+			item = confirm_hold(entry->scope_id, dedup_id);
+			error_context_stack = callback.previous;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(caller_cxt);
+			sb_rethrow_without_internal_context(CONFIRM_CONTEXT_PREFIX);
+		}
+		PG_END_TRY();
+	}
+
+	if (item == (Datum) 0)
+	{
+		/* no live hold: a permanent claim is confirmed already */
+		SbHolding	h;
+
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		sb_read_holding(entry->scope_id, dedup_id, GetActiveSnapshot(), &h);
+		PopActiveSnapshot();
+		if (!h.is_hold)
+			item = h.item;
+	}
+	if (item == (Datum) 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(item);
+}
