@@ -73,15 +73,16 @@ SELECT regress.try($$SELECT * FROM sb_fetch_items(NULL, ARRAY['a'])$$) AS null_b
 SELECT regress.try($$SELECT * FROM sb_fetch_items('nope', ARRAY['a'])$$) AS unknown_bank;
 SELECT regress.try($$SELECT * FROM sb_fetch_items('', ARRAY['a'])$$) AS empty_bank_name;
 SELECT regress.try($$SELECT * FROM sb_fetch_items('fx', 'not an array')$$) AS not_an_array;
--- an invalid element: the same error as sb_fetch_item gives for it
+-- an invalid element: the SQLSTATE that sb_fetch_item gives for it (the
+-- message may say which element)
 SELECT regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', '', 'z'])$$) AS batch,
        regress.try($$SELECT sb_fetch_item('fx', '')$$) AS single;
-SELECT regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', '', 'z'])$$)
-     = regress.try($$SELECT sb_fetch_item('fx', '')$$) AS same_error_empty;
+SELECT split_part(regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', '', 'z'])$$), ':', 1)
+     = split_part(regress.try($$SELECT sb_fetch_item('fx', '')$$), ':', 1) AS same_sqlstate_empty;
 SELECT regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', repeat('d', 1025), 'z'])$$) AS batch,
        regress.try($$SELECT sb_fetch_item('fx', repeat('d', 1025))$$) AS single;
-SELECT regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', repeat('d', 1025), 'z'])$$)
-     = regress.try($$SELECT sb_fetch_item('fx', repeat('d', 1025))$$) AS same_error_too_long;
+SELECT split_part(regress.try($$SELECT * FROM sb_fetch_items('fx', ARRAY['a', repeat('d', 1025), 'z'])$$), ':', 1)
+     = split_part(regress.try($$SELECT sb_fetch_item('fx', repeat('d', 1025))$$), ':', 1) AS same_sqlstate_too_long;
 -- and nothing changed
 SELECT sb_lookup('fx', 'a') AS a_holds, sb_lookup('fx', 'z') AS z_holds;
 SELECT regress.bank_state('fx') = :'fx_before' AS unchanged;
@@ -107,7 +108,7 @@ SELECT bool_and(dedup_id COLLATE "C" > prev COLLATE "C") AS ascending_byte_order
   FROM (SELECT dedup_id, lag(dedup_id) OVER (ORDER BY n) AS prev FROM big) s WHERE prev IS NOT NULL;
 SELECT (SELECT array_agg(dedup_id ORDER BY n) FROM big WHERE n <= 100)
      = (SELECT array_agg(d ORDER BY d COLLATE "C") FROM (SELECT 'user-' || g AS d
-          FROM generate_series(1, 1000000) g ORDER BY 1 COLLATE "C" LIMIT 100) s) AS first_100_in_byte_order;
+          FROM generate_series(1, 1000000) g ORDER BY ('user-' || g) COLLATE "C" LIMIT 100) s) AS first_100_in_byte_order;
 SELECT * FROM regress.counts('fbig');
 -- every holder is as the batch said
 SELECT count(*) AS holders, count(*) FILTER (WHERE sb_lookup('fbig', dedup_id) IS DISTINCT FROM item) AS differ
