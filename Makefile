@@ -37,7 +37,7 @@ SB_LOCK_SLOT = 1935827201
 SB_LOCK_DISPENSER = 1935827202
 SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
 SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/banks.sql \
-	sql/src/dispensers.sql sql/src/shared.sql sql/src/operate.sql sql/src/acl.sql
+	sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql sql/src/acl.sql
 DATA_built = $(SQL_SCRIPT) $(C_UPGRADE_SCRIPT)
 
 # Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.

@@ -86,46 +86,68 @@ END
 $$;
 
 /*
- * sb_fetch_item(bank, dedup_id): the item dedup_id holds in the bank's
- * scope, else a new item, else NULL when nothing is left.
+ * sb_fetch_item(bank, dedup_id) and sb_hold_item(bank, dedup_id, hold_for):
+ * the item dedup_id holds in the bank's scope, else a new item, else NULL
+ * when nothing is left.  A hold lasts while clock_timestamp() is before its
+ * hold_expires; a hold past it holds nothing and its item is free.
  *
  * Where a new item comes from, as in the C flavour (src/bank_fetch.c):
  *  1. the cursor (a sequence): a fresh slot, no queue;
  *  2. once the cursor is past the end: released items (free claim rows,
  *     FOR UPDATE SKIP LOCKED), then holes (slots above the watermark
- *     without a claim row: rolled back, lost a race, skipped by a crash).
- * The two unique indexes of the claim table arbitrate every race.
+ *     without a claim row: rolled back, lost a race, skipped by a crash),
+ *     then expired holds of other dedup_ids, oldest expiry first (FOR
+ *     UPDATE SKIP LOCKED; the row is taken over in place).
+ * The dedup_id's own expired hold is renewed in place before any of these:
+ * the same item, permanent for a fetch, a new hold for a hold.  The two
+ * unique indexes of the claim table arbitrate every race.
  *
  * Slot locks.  PL/pgSQL cannot read other transactions' uncommitted rows
  * (the C flavour's dirty snapshot), so a slot being claimed right now
- * looks like a hole.  Every claim of a slot therefore first takes the
- * transaction-level advisory lock (@SB_LOCK_SLOT@, slot key) with
- * pg_try_advisory_xact_lock, never waiting: a fetch that cannot get it
- * treats the slot as taken (fast path) or as held uncommitted (slow path).
- * The slot key is (bank_id * 1000003 + slot) mod 2^32, shifted into int4;
- * a collision only makes a fetch skip a slot for now (it stays a hole and
- * is claimed later) or wait for one more transaction.
+ * looks like a hole.  Every claim of a slot without a claim row therefore
+ * first takes the transaction-level advisory lock (@SB_LOCK_SLOT@, slot
+ * key) with pg_try_advisory_xact_lock, never waiting: a fetch that cannot
+ * get it treats the slot as taken (fast path) or as held uncommitted (slow
+ * path).  The slot key is (bank_id * 1000003 + slot) mod 2^32, shifted into
+ * int4; a collision only makes a fetch skip a slot for now (it stays a hole
+ * and is claimed later) or wait for one more transaction.  Rows that exist
+ * (released items, holds) are arbitrated by their row locks.
+ *
+ * A transaction "holds an uncommitted claim" (the transaction-local setting
+ * storagebox_sql.claimed) once it has claimed a slot, taken over a free row
+ * or an expired hold, or written or locked a hold row (a renewal, a
+ * confirm, a release of a hold): every row that other fetches may see as
+ * free and wait for is locked only by such transactions.
  *
  * Waits, as in the C flavour, and no others:
- *  (a) inside the claim INSERT, for a transaction claiming the same
- *      dedup_id (the unique index makes it wait);
- *  (b) when nothing is free but slots or released items held uncommitted by
- *      other transactions, for one of them (a blocking slot lock, or FOR
- *      UPDATE on the free row), then look again; only when this transaction
- *      holds no uncommitted claim of its own (the transaction-local setting
- *      storagebox_sql.claimed), otherwise NULL at once.
- * Every holder of a slot lock holds an uncommitted claim row on that slot
- * (a lost race for the dedup_id turns the slot into a free row), so both
- * waits are for transactions that never make wait (b): no cycle for
- * distinct dedup_ids, as argued at the top of src/bank_fetch.c.
+ *  (a) inside the claim INSERT or UPDATE, for a transaction claiming the
+ *      same dedup_id (the unique index makes it wait), and on the row lock
+ *      of the dedup_id's own live or permanent row (sb_confirm,
+ *      sb_release, a renewal of the same dedup_id);
+ *  (b) when nothing is free but slots, released items or expired holds held
+ *      uncommitted by other transactions, for one of them (a blocking slot
+ *      lock, or FOR UPDATE on the row), then look again; only when this
+ *      transaction holds no uncommitted claim, otherwise NULL at once.
+ *      Likewise a fetch whose own expired hold is being taken over right
+ *      now (its row is locked) waits for that transaction only when it
+ *      holds no uncommitted claim; otherwise it fails with 40001, since its
+ *      claim insert would have to wait for the taker.
+ * Every wait but (a) is made by a transaction without an uncommitted claim
+ * for a transaction with one, which never makes such a wait; so every edge
+ * of a wait-for cycle would be a wait (a), for a shared dedup_id: no cycle
+ * for distinct dedup_ids, as argued at the top of src/bank_fetch.c.  A
+ * taker of an expired hold never waits for its row (SKIP LOCKED); the
+ * owner's row lock it skips is a wait (a) edge of the owner only.
  */
-CREATE FUNCTION storagebox_data.claim_slot(p_bank integer, p_slot bigint, p_scope integer, p_dedup_id text)
+CREATE FUNCTION storagebox_data.claim_slot(p_bank integer, p_slot bigint, p_scope integer, p_dedup_id text,
+                                           p_hold_for interval)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_item text;
+    v_now  timestamptz;
 BEGIN
     -- claim p_slot (its slot lock is ours) for p_dedup_id; NULL when the slot
     -- or the dedup_id was taken by a committed claim.  A slot we hold but
@@ -135,8 +157,9 @@ BEGIN
     SELECT i.item INTO v_item FROM storagebox_data.item i
      WHERE i.bank_id OPERATOR(pg_catalog.=) p_bank
        AND i.slot OPERATOR(pg_catalog.=) p_slot;
-    INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item)
-    VALUES (p_bank, p_slot, p_scope, p_dedup_id, v_item)
+    v_now := pg_catalog.clock_timestamp();
+    INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item, held_since, hold_expires)
+    VALUES (p_bank, p_slot, p_scope, p_dedup_id, v_item, v_now, v_now OPERATOR(pg_catalog.+) p_hold_for)
     ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item)
@@ -152,7 +175,14 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION storagebox_data.claim_free(p_bank integer, p_scope integer, p_dedup_id text)
+-- Take over one row of the bank for p_dedup_id without waiting for it:
+-- with p_expired false a released item (the lowest slot), with p_expired
+-- true a hold expired by now (the oldest expiry).  NULL when there is
+-- none that nobody is taking, or when our dedup_id was claimed meanwhile
+-- (the unique violation undoes the takeover: the row stays as it was, and
+-- the caller looks again).
+CREATE FUNCTION storagebox_data.claim_row(p_bank integer, p_scope integer, p_dedup_id text,
+                                          p_hold_for interval, p_expired boolean)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -160,36 +190,163 @@ AS $$
 DECLARE
     v_slot bigint;
     v_item text;
+    v_now  timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-    -- a released item of the bank that nobody is taking right now
-    SELECT f.slot INTO v_slot FROM storagebox_data.claim f
-     WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank AND f.dedup_id IS NULL
-     ORDER BY f.slot LIMIT 1
-       FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
     BEGIN
+        IF p_expired THEN
+            SELECT f.slot, f.item INTO v_slot, v_item FROM storagebox_data.claim f
+             WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank
+               AND f.hold_expires OPERATOR(pg_catalog.<=) v_now
+             ORDER BY f.hold_expires LIMIT 1
+               FOR UPDATE SKIP LOCKED;
+        ELSE
+            SELECT f.slot, f.item INTO v_slot, v_item FROM storagebox_data.claim f
+             WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank AND f.dedup_id IS NULL
+             ORDER BY f.slot LIMIT 1
+               FOR UPDATE SKIP LOCKED;
+        END IF;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        v_now := pg_catalog.clock_timestamp();
         UPDATE storagebox_data.claim AS c
-           SET scope_id = p_scope, dedup_id = p_dedup_id
+           SET scope_id = p_scope, dedup_id = p_dedup_id,
+               held_since = v_now, hold_expires = v_now OPERATOR(pg_catalog.+) p_hold_for
          WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
            AND c.slot OPERATOR(pg_catalog.=) v_slot;
     EXCEPTION WHEN unique_violation THEN
-        -- our dedup_id was claimed meanwhile; the caller looks again
         RETURN NULL;
     END;
     PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-    SELECT i.item INTO v_item FROM storagebox_data.item i
-     WHERE i.bank_id OPERATOR(pg_catalog.=) p_bank
-       AND i.slot OPERATOR(pg_catalog.=) v_slot;
     RETURN v_item;
 END
 $$;
 
--- The new-item part of sb_fetch_item (below): the fast path, then the slow
--- path.  NULL means sold out.
+/*
+ * The row p_dedup_id holds in scope p_scope, locked FOR UPDATE: o_slot is
+ * NULL when there is none.  The row of a live or permanent claim is waited
+ * for (only the same dedup_id's sb_confirm, sb_release or renewal can hold
+ * it: a taker locks a hold only once it has expired); o_busy says that the
+ * row is an expired hold locked by another transaction (a taker, or the
+ * same dedup_id), which was not waited for.
+ */
+CREATE FUNCTION storagebox_data.lock_own(p_scope integer, p_dedup_id text,
+                                         OUT o_bank integer, OUT o_slot bigint, OUT o_item text,
+                                         OUT o_expires timestamptz, OUT o_busy boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    o_busy := false;
+    LOOP
+        SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
+          FROM storagebox_data.claim c
+         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+           FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
+          FROM storagebox_data.claim c
+         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
+        IF NOT FOUND THEN
+            o_slot := NULL;
+            RETURN;
+        END IF;
+        -- locked by another transaction; the clock is read after the lock
+        -- was refused, so a hold still live now was not locked by a taker
+        IF o_expires OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp() THEN
+            o_busy := true;
+            RETURN;
+        END IF;
+        SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
+          FROM storagebox_data.claim c
+         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+           FOR UPDATE;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Wait (b) for the row of a hold that another transaction locks, and let it
+-- go at once (the subtransaction takes the row lock back).
+CREATE FUNCTION storagebox_data.wait_for_row(p_bank integer, p_slot bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM FROM storagebox_data.claim c
+     WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
+       AND c.slot OPERATOR(pg_catalog.=) p_slot
+       FOR UPDATE;
+    RAISE SQLSTATE 'SBW01';
+EXCEPTION WHEN SQLSTATE 'SBW01' THEN
+    RETURN;
+END
+$$;
+
+/*
+ * The item p_dedup_id holds in scope p_scope, or NULL.  Its own expired
+ * hold that nobody took is renewed in place: the same item, permanent when
+ * p_hold_for is NULL, else on a new hold.
+ */
+CREATE FUNCTION storagebox_data.held_item(p_scope integer, p_dedup_id text, p_hold_for interval)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_item    text;
+    v_expires timestamptz;
+    o         record;
+    v_now     timestamptz;
+BEGIN
+    LOOP
+        SELECT c.item, c.hold_expires INTO v_item, v_expires
+          FROM storagebox_data.claim c
+         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
+        IF NOT FOUND OR v_expires IS NULL
+           OR v_expires OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp() THEN
+            RETURN v_item;
+        END IF;
+        -- an expired hold of our own: renew it, unless it is being taken
+        o := storagebox_data.lock_own(p_scope, p_dedup_id);
+        IF o.o_slot IS NULL THEN
+            RETURN NULL;
+        END IF;
+        IF o.o_busy THEN
+            IF pg_catalog.current_setting('storagebox_sql.claimed', true) OPERATOR(pg_catalog.=) 'on' THEN
+                RAISE EXCEPTION 'could not fetch an item for dedup_id "%" while another transaction takes over its expired hold', p_dedup_id
+                    USING ERRCODE = 'serialization_failure',
+                          DETAIL = 'Waiting for that transaction could deadlock, because this transaction holds uncommitted claims.',
+                          HINT = 'Retry the transaction.';
+            END IF;
+            PERFORM storagebox_data.wait_for_row(o.o_bank, o.o_slot);
+            CONTINUE;
+        END IF;
+        IF o.o_expires IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
+        END IF;
+        v_now := pg_catalog.clock_timestamp();
+        IF o.o_expires IS NOT NULL AND o.o_expires OPERATOR(pg_catalog.<=) v_now THEN
+            UPDATE storagebox_data.claim AS c
+               SET held_since = v_now, hold_expires = v_now OPERATOR(pg_catalog.+) p_hold_for
+             WHERE c.bank_id OPERATOR(pg_catalog.=) o.o_bank
+               AND c.slot OPERATOR(pg_catalog.=) o.o_slot;
+        END IF;
+        RETURN o.o_item;
+    END LOOP;
+END
+$$;
 CREATE FUNCTION storagebox_data.fetch_new(v_bank integer, v_scope integer, v_cursor regclass,
-                                          v_total bigint, p_dedup_id text)
+                                          v_total bigint, p_dedup_id text, p_hold_for interval)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -202,6 +359,7 @@ DECLARE
     v_holes   boolean;
     v_hint    text;
     v_first   boolean := true;
+    v_now     timestamptz;
 BEGIN
     -- the holes the last survey of this backend saw
     v_hint := pg_catalog.current_setting('storagebox_sql.holes', true);
@@ -216,7 +374,7 @@ BEGIN
            AND pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
                ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
                 OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer) THEN
-            v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id);
+            v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
@@ -228,7 +386,7 @@ BEGIN
     -- fast path: a fresh slot from the cursor
     LOOP
         IF NOT v_first THEN
-            v_item := storagebox_data.held_item(v_scope, p_dedup_id);
+            v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
@@ -239,7 +397,7 @@ BEGIN
         CONTINUE WHEN NOT pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
             ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
              OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer);
-        v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id);
+        v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
         IF v_item IS NOT NULL THEN
             IF v_slot OPERATOR(pg_catalog.%) 256 OPERATOR(pg_catalog.=) 0
                AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
@@ -255,7 +413,7 @@ BEGIN
     v_first := true;
     LOOP
         IF NOT v_first THEN
-            v_item := storagebox_data.held_item(v_scope, p_dedup_id);
+            v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
@@ -263,7 +421,7 @@ BEGIN
         v_first := false;
 
         -- 1. a released item nobody is taking
-        v_item := storagebox_data.claim_free(v_bank, v_scope, p_dedup_id);
+        v_item := storagebox_data.claim_row(v_bank, v_scope, p_dedup_id, p_hold_for, false);
         IF v_item IS NOT NULL THEN
             RETURN v_item;
         END IF;
@@ -284,13 +442,13 @@ BEGIN
                 IF pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
                        ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
                         OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer) THEN
-                    v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id);
+                    v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
                     IF v_item IS NOT NULL THEN
                         RETURN v_item;
                     END IF;
                     -- claimed and committed since we looked, or our dedup_id
                     -- was given an item meanwhile
-                    v_item := storagebox_data.held_item(v_scope, p_dedup_id);
+                    v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
                     IF v_item IS NOT NULL THEN
                         RETURN v_item;
                     END IF;
@@ -305,7 +463,13 @@ BEGIN
             END IF;
         END IF;
 
-        -- 3. nothing free: wait (b), or sold out
+        -- 3. expired holds of others, oldest expiry first
+        v_item := storagebox_data.claim_row(v_bank, v_scope, p_dedup_id, p_hold_for, true);
+        IF v_item IS NOT NULL THEN
+            RETURN v_item;
+        END IF;
+
+        -- 4. nothing free: wait (b), or sold out
         IF pg_catalog.current_setting('storagebox_sql.claimed', true) OPERATOR(pg_catalog.=) 'on' THEN
             RETURN NULL;
         END IF;
@@ -319,7 +483,18 @@ BEGIN
          WHERE f.bank_id OPERATOR(pg_catalog.=) v_bank AND f.dedup_id IS NULL
          LIMIT 1;
         IF NOT FOUND THEN
-            RETURN NULL;
+            -- an expired hold is being taken (or renewed by its own
+            -- dedup_id) by another transaction: wait for it
+            v_now := pg_catalog.clock_timestamp();
+            SELECT f.slot INTO v_slot FROM storagebox_data.claim f
+             WHERE f.bank_id OPERATOR(pg_catalog.=) v_bank
+               AND f.hold_expires OPERATOR(pg_catalog.<=) v_now
+             ORDER BY f.hold_expires LIMIT 1;
+            IF NOT FOUND THEN
+                RETURN NULL;
+            END IF;
+            PERFORM storagebox_data.wait_for_row(v_bank, v_slot);
+            CONTINUE;
         END IF;
         -- a released item is being taken by another transaction: wait for it
         PERFORM FROM storagebox_data.claim f
@@ -331,24 +506,127 @@ BEGIN
 END
 $$;
 
--- The item p_dedup_id holds in scope p_scope, or NULL.
-CREATE FUNCTION storagebox_data.held_item(p_scope integer, p_dedup_id text)
+-- Whether the bank is sold out as far as committed data goes at p_now:
+-- every slot up to p_total has a committed claim (the watermark is at the
+-- end), no item was released and no hold has expired.
+CREATE FUNCTION storagebox_data.sold_out(p_bank integer, p_total bigint, p_now timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT (SELECT pg_catalog.max(g.settled_upto) FROM storagebox_data.bank_progress g
+             WHERE g.bank_id OPERATOR(pg_catalog.=) p_bank) OPERATOR(pg_catalog.>=) p_total
+       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
+                        WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank AND f.dedup_id IS NULL)
+       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
+                        WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank
+                          AND f.hold_expires OPERATOR(pg_catalog.<=) p_now);
+END;
+
+-- One fetch (p_hold_for NULL) or hold of a bank already found and checked:
+-- what sb_fetch_item and sb_hold_item answer, and sb_fetch_items for each
+-- dedup_id.  The caller turns errors into ones without internal statements.
+CREATE FUNCTION storagebox_data.fetch_one(p_bank integer, p_scope integer, p_cursor regclass,
+                                          p_total bigint, p_dedup_id text, p_hold_for interval)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_item text;
+    v_item    text;
+    v_expires timestamptz;
+    v_now     timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-    SELECT c.item INTO v_item
-      FROM storagebox_data.claim c
+    -- a repeat: one index probe (the claim row carries its item); a live
+    -- hold stays as it is, an expired one of our own is renewed
+    SELECT c.item, c.hold_expires INTO v_item, v_expires FROM storagebox_data.claim c
      WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
        AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
-    RETURN v_item;
+    IF FOUND THEN
+        IF v_expires IS NULL OR v_expires OPERATOR(pg_catalog.>) v_now THEN
+            RETURN v_item;
+        END IF;
+        v_item := storagebox_data.held_item(p_scope, p_dedup_id, p_hold_for);
+        IF v_item IS NOT NULL THEN
+            RETURN v_item;
+        END IF;
+    END IF;
+
+    -- no slot is drawn from the cursor for a sold-out answer
+    IF storagebox_data.sold_out(p_bank, p_total, v_now) THEN
+        RETURN NULL;
+    END IF;
+    RETURN storagebox_data.fetch_new(p_bank, p_scope, p_cursor, p_total, p_dedup_id, p_hold_for);
 END
 $$;
 
-CREATE FUNCTION @extschema@.sb_fetch_item(bank text, dedup_id text)
+-- Raise again an error caught around internal statements, with its code,
+-- message, detail and hint: the caller sees storagebox's functions and
+-- their lines as the context, never the text of an internal statement.
+-- Call it in an assignment (a PERFORM would show its own text).
+CREATE FUNCTION storagebox_data.reraise(p_state text, p_msg text, p_detail text, p_hint text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_detail OPERATOR(pg_catalog.=) '' AND p_hint OPERATOR(pg_catalog.=) '' THEN
+        RAISE USING ERRCODE = p_state, MESSAGE = p_msg;
+    ELSIF p_hint OPERATOR(pg_catalog.=) '' THEN
+        RAISE USING ERRCODE = p_state, MESSAGE = p_msg, DETAIL = p_detail;
+    ELSIF p_detail OPERATOR(pg_catalog.=) '' THEN
+        RAISE USING ERRCODE = p_state, MESSAGE = p_msg, HINT = p_hint;
+    ELSE
+        RAISE USING ERRCODE = p_state, MESSAGE = p_msg, DETAIL = p_detail, HINT = p_hint;
+    END IF;
+END
+$$;
+
+/*
+ * Per-bank rights (sql/src/operate.sql): on a restricted bank, one whose
+ * cursor has a grantee besides its owner, or always with p_always, the
+ * invoking role p_caller needs p_privilege on the cursor.  Returns true or
+ * raises 42501.  Call it in an assignment.
+ */
+CREATE FUNCTION storagebox_data.check_right(p_bank text, p_cursor regclass, p_caller name,
+                                            p_privilege text, p_always boolean)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT p_always AND NOT storagebox_data.restricted(p_cursor) THEN
+        RETURN true;
+    END IF;
+    IF pg_catalog.has_sequence_privilege(p_caller, p_cursor::pg_catalog.oid, p_privilege) THEN
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION 'permission denied for bank "%"', p_bank
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'The owner of the bank can grant access with sb_grant().';
+END
+$$;
+
+-- Whether a bank is restricted: its cursor's ACL has a grantee besides the
+-- cursor's owner (one catalog probe).
+CREATE FUNCTION storagebox_data.restricted(p_cursor regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_class k, pg_catalog.aclexplode(k.relacl) a
+                    WHERE k.oid OPERATOR(pg_catalog.=) p_cursor::pg_catalog.oid
+                      AND a.grantee OPERATOR(pg_catalog.<>) k.relowner);
+END;
+
+/*
+ * The body of sb_fetch_item (p_hold false) and sb_hold_item (p_hold true)
+ * for the invoking role p_caller.  The public functions are caller-rights
+ * SQL bodies that pass CURRENT_USER (a SECURITY DEFINER function cannot
+ * see who called it), as the dispensers do: this function is executable
+ * by PUBLIC but lives in storagebox_data, which PUBLIC cannot use, so
+ * nobody can name it; those bodies refer to it by oid.
+ */
+CREATE FUNCTION storagebox_data.fetch_item(p_bank text, p_dedup_id text, p_hold boolean,
+                                           p_hold_for interval, p_caller name)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SECURITY DEFINER
@@ -359,74 +637,173 @@ DECLARE
     v_scope   integer;
     v_cursor  regclass;
     v_total   bigint;
-    v_item    text;
+    v_restricted boolean;
+    v_ok      boolean;
     v_state   text;
     v_msg     text;
     v_detail  text;
     v_hint    text;
 BEGIN
     -- the checks run (and raise) only for a bad argument
-    IF bank IS NULL OR dedup_id IS NULL
-       OR pg_catalog.octet_length(bank) OPERATOR(pg_catalog.=) 0
-       OR pg_catalog.octet_length(bank) OPERATOR(pg_catalog.>) 200
-       OR pg_catalog.octet_length(dedup_id) OPERATOR(pg_catalog.=) 0
-       OR pg_catalog.octet_length(dedup_id) OPERATOR(pg_catalog.>) 1024 THEN
-        IF bank IS NOT NULL AND dedup_id IS NULL THEN
-            dedup_id := storagebox_data.checked_name('dedup_id', dedup_id);
+    IF p_bank IS NULL OR p_dedup_id IS NULL
+       OR pg_catalog.octet_length(p_bank) OPERATOR(pg_catalog.=) 0
+       OR pg_catalog.octet_length(p_bank) OPERATOR(pg_catalog.>) 200
+       OR pg_catalog.octet_length(p_dedup_id) OPERATOR(pg_catalog.=) 0
+       OR pg_catalog.octet_length(p_dedup_id) OPERATOR(pg_catalog.>) 1024 THEN
+        IF p_bank IS NOT NULL AND p_dedup_id IS NULL THEN
+            p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
         END IF;
-        bank := storagebox_data.checked_name('bank', bank);
-        dedup_id := storagebox_data.checked_name('dedup_id', dedup_id);
+        p_bank := storagebox_data.checked_name('bank', p_bank);
+        p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
+    END IF;
+    IF p_hold THEN
+        p_hold_for := storagebox_data.checked_hold_for(p_hold_for);
     END IF;
     IF pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
-        RAISE EXCEPTION 'cannot execute sb_fetch_item() in a read-only transaction'
+        RAISE EXCEPTION 'cannot execute %() in a read-only transaction',
+              CASE WHEN p_hold THEN 'sb_hold_item' ELSE 'sb_fetch_item' END
             USING ERRCODE = 'read_only_sql_transaction';
     END IF;
 
-    SELECT t.bank_id, t.scope_id, t.cursor_seq, t.items_total
-      INTO v_bank, v_scope, v_cursor, v_total
+    SELECT t.bank_id, t.scope_id, t.cursor_seq, t.items_total, storagebox_data.restricted(t.cursor_seq)
+      INTO v_bank, v_scope, v_cursor, v_total, v_restricted
       FROM storagebox_data.bank t
-     WHERE t.bank_name OPERATOR(pg_catalog.=) bank;
+     WHERE t.bank_name OPERATOR(pg_catalog.=) p_bank;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'bank "%" does not exist', bank
+        RAISE EXCEPTION 'bank "%" does not exist', p_bank
             USING ERRCODE = 'undefined_object',
                   HINT = 'Create it with sb_create_bank().';
     END IF;
-
-    -- a repeat: one index probe (the claim row carries its item)
-    SELECT c.item INTO v_item FROM storagebox_data.claim c
-     WHERE c.scope_id OPERATOR(pg_catalog.=) v_scope
-       AND c.dedup_id OPERATOR(pg_catalog.=) sb_fetch_item.dedup_id;
-    IF v_item IS NOT NULL THEN
-        RETURN v_item;
+    IF v_restricted THEN
+        v_ok := storagebox_data.check_right(p_bank, v_cursor, p_caller, 'USAGE', true);
     END IF;
 
-    -- sold out as far as committed data goes: every slot has a committed
-    -- claim (the watermark is at the end) and no item was released.  No
-    -- slot is drawn from the cursor for this answer.
-    IF (SELECT pg_catalog.max(g.settled_upto) FROM storagebox_data.bank_progress g
-         WHERE g.bank_id OPERATOR(pg_catalog.=) v_bank) OPERATOR(pg_catalog.>=) v_total
-       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
-                        WHERE f.bank_id OPERATOR(pg_catalog.=) v_bank AND f.dedup_id IS NULL) THEN
-        RETURN NULL;
-    END IF;
-
-    -- a new item.  An error inside (a lock_timeout, a cancel, a
-    -- serialization failure) reaches the caller with this function's line
-    -- as its context, never the text of an internal statement.
+    -- An error inside (a lock_timeout, a cancel, a serialization failure)
+    -- reaches the caller with this function's line as its context, never
+    -- the text of an internal statement.
     BEGIN
-        RETURN storagebox_data.fetch_new(v_bank, v_scope, v_cursor, v_total, dedup_id);
+        RETURN storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, p_dedup_id, p_hold_for);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
                                 v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
-        IF v_detail OPERATOR(pg_catalog.=) '' AND v_hint OPERATOR(pg_catalog.=) '' THEN
-            RAISE USING ERRCODE = v_state, MESSAGE = v_msg;
-        ELSIF v_hint OPERATOR(pg_catalog.=) '' THEN
-            RAISE USING ERRCODE = v_state, MESSAGE = v_msg, DETAIL = v_detail;
-        ELSIF v_detail OPERATOR(pg_catalog.=) '' THEN
-            RAISE USING ERRCODE = v_state, MESSAGE = v_msg, HINT = v_hint;
-        ELSE
-            RAISE USING ERRCODE = v_state, MESSAGE = v_msg, DETAIL = v_detail, HINT = v_hint;
-        END IF;
+        v_msg := storagebox_data.reraise(v_state, v_msg, v_detail, v_hint);
     END;
 END
 $$;
+
+CREATE FUNCTION @extschema@.sb_fetch_item(bank text, dedup_id text)
+RETURNS text
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT storagebox_data.fetch_item(bank, dedup_id, false, NULL, CURRENT_USER);
+END;
+
+CREATE FUNCTION @extschema@.sb_hold_item(bank text, dedup_id text, hold_for interval)
+RETURNS text
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT storagebox_data.fetch_item(bank, dedup_id, true, hold_for, CURRENT_USER);
+END;
+
+/*
+ * sb_fetch_items(bank, dedup_ids): each distinct dedup_id fetched as
+ * sb_fetch_item would, in ascending byte order (COLLATE "C") of dedup_id,
+ * so that two batches take shared dedup_ids in one order and never
+ * deadlock each other; one row per dedup_id, in that order.
+ *
+ * Once a fetch finds the bank sold out, one statement checks that it still
+ * is (sb_fetch_item's sold-out test) and answers every remaining dedup_id
+ * at that instant: its item if it holds one, else NULL.  That is what
+ * fetching them one by one at that instant would give.  If the test fails
+ * (an item came free, or one is held uncommitted), fetching goes on one by
+ * one and the test is tried again after twice as many dedup_ids.
+ */
+CREATE FUNCTION storagebox_data.fetch_items(p_bank text, p_dedup_ids text[], p_caller name)
+RETURNS TABLE (o_dedup_id text, o_item text)
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_bank    integer;
+    v_scope   integer;
+    v_cursor  regclass;
+    v_total   bigint;
+    v_restricted boolean;
+    v_ok      boolean;
+    v_ids     text[];
+    v_n       integer;
+    v_i       integer := 0;
+    v_rows    bigint;
+    v_try     integer := 0;
+    v_gap     integer := 1;
+    v_now     timestamptz;
+    v_state   text;
+    v_msg     text;
+    v_detail  text;
+    v_hint    text;
+BEGIN
+    IF p_bank IS NOT NULL AND p_dedup_ids IS NULL THEN
+        RAISE EXCEPTION 'dedup_ids must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    p_bank := storagebox_data.checked_name('bank', p_bank);
+    p_dedup_ids := storagebox_data.checked_array('dedup_ids', p_dedup_ids);
+    IF pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
+        RAISE EXCEPTION 'cannot execute sb_fetch_items() in a read-only transaction'
+            USING ERRCODE = 'read_only_sql_transaction';
+    END IF;
+
+    SELECT t.bank_id, t.scope_id, t.cursor_seq, t.items_total, storagebox_data.restricted(t.cursor_seq)
+      INTO v_bank, v_scope, v_cursor, v_total, v_restricted
+      FROM storagebox_data.bank t
+     WHERE t.bank_name OPERATOR(pg_catalog.=) p_bank;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'bank "%" does not exist', p_bank
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Create it with sb_create_bank().';
+    END IF;
+    IF v_restricted THEN
+        v_ok := storagebox_data.check_right(p_bank, v_cursor, p_caller, 'USAGE', true);
+    END IF;
+
+    v_ids := ARRAY(SELECT d.x FROM (SELECT DISTINCT u.x FROM pg_catalog.unnest(p_dedup_ids) AS u(x)) d
+                    ORDER BY d.x COLLATE "C");
+    v_n := pg_catalog.cardinality(v_ids);
+    BEGIN
+        WHILE v_i OPERATOR(pg_catalog.<) v_n LOOP
+            v_i := v_i OPERATOR(pg_catalog.+) 1;
+            o_dedup_id := v_ids[v_i];
+            o_item := storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, o_dedup_id, NULL);
+            RETURN NEXT;
+            IF o_item IS NULL AND v_i OPERATOR(pg_catalog.>=) v_try AND v_i OPERATOR(pg_catalog.<) v_n THEN
+                v_now := pg_catalog.clock_timestamp();
+                RETURN QUERY
+                    SELECT r.x, c.item
+                      FROM pg_catalog.unnest(v_ids[v_i OPERATOR(pg_catalog.+) 1 : v_n]) WITH ORDINALITY AS r(x, ord)
+                      LEFT JOIN storagebox_data.claim c
+                        ON c.scope_id OPERATOR(pg_catalog.=) v_scope
+                       AND c.dedup_id OPERATOR(pg_catalog.=) r.x
+                     WHERE storagebox_data.sold_out(v_bank,
+                               (SELECT t.items_total FROM storagebox_data.bank t
+                                 WHERE t.bank_id OPERATOR(pg_catalog.=) v_bank), v_now)
+                     ORDER BY r.ord;
+                GET DIAGNOSTICS v_rows = ROW_COUNT;
+                EXIT WHEN v_rows OPERATOR(pg_catalog.>) 0;
+                v_try := v_i OPERATOR(pg_catalog.+) v_gap;
+                v_gap := v_gap OPERATOR(pg_catalog.*) 2;
+            END IF;
+        END LOOP;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        v_msg := storagebox_data.reraise(v_state, v_msg, v_detail, v_hint);
+    END;
+END
+$$;
+
+CREATE FUNCTION @extschema@.sb_fetch_items(bank text, dedup_ids text[])
+RETURNS TABLE (dedup_id text, item text)
+LANGUAGE sql VOLATILE ROWS 1000
+BEGIN ATOMIC
+    SELECT * FROM storagebox_data.fetch_items(bank, dedup_ids, CURRENT_USER);
+END;

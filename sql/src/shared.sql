@@ -2,7 +2,8 @@
 -- The PL/pgSQL functions and views of the C flavour's 1.2, body for body
 -- (test/flavours/compare.sh checks that the sources of those the C flavour
 -- still has in PL/pgSQL are identical).  sb_lookup and sb_release became C
--- functions in the C flavour's 1.3; here they stay PL/pgSQL, and sb_release
+-- functions in the C flavour's 1.3; here they stay PL/pgSQL (1.4: behind
+-- caller-rights SQL bodies, for the per-bank rights), and sb_release
 -- refuses a read-only transaction first, as the C one does.
 
 CREATE FUNCTION storagebox_data.bank_by_name(p_bank text, p_lock boolean)
@@ -115,7 +116,10 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION @extschema@.sb_lookup(bank text, dedup_id text)
+-- sb_lookup and sb_release run as the caller and pass CURRENT_USER to their
+-- bodies, which check the bank's rights for that role (see
+-- storagebox_data.fetch_item).  A hold past its expiry holds nothing.
+CREATE FUNCTION storagebox_data.lookup(p_bank text, p_dedup_id text, p_caller name)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
@@ -123,22 +127,30 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     b storagebox_data.bank;
+    v_ok boolean;
     v_item text;
 BEGIN
-    b := storagebox_data.bank_by_name(bank, false);
-    dedup_id := storagebox_data.checked_name('dedup_id', dedup_id);
-    SELECT i.item INTO v_item
+    b := storagebox_data.bank_by_name(p_bank, false);
+    p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
+    v_ok := storagebox_data.check_right(p_bank, b.cursor_seq, p_caller, 'USAGE, SELECT', false);
+    SELECT c.item INTO v_item
       FROM storagebox_data.claim c
-      JOIN storagebox_data.item i
-        ON i.bank_id OPERATOR(pg_catalog.=) c.bank_id
-       AND i.slot OPERATOR(pg_catalog.=) c.slot
      WHERE c.scope_id OPERATOR(pg_catalog.=) b.scope_id
-       AND c.dedup_id OPERATOR(pg_catalog.=) sb_lookup.dedup_id;
+       AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+       AND (c.hold_expires IS NULL
+            OR c.hold_expires OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp());
     RETURN v_item;
 END
 $$;
 
-CREATE FUNCTION @extschema@.sb_release(bank text, dedup_id text)
+CREATE FUNCTION @extschema@.sb_lookup(bank text, dedup_id text)
+RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT storagebox_data.lookup(bank, dedup_id, CURRENT_USER);
+END;
+
+CREATE FUNCTION storagebox_data.release(p_bank text, p_dedup_id text, p_caller name)
 RETURNS text
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -146,9 +158,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     b storagebox_data.bank;
-    v_bank_id integer;
-    v_slot bigint;
-    v_item text;
+    v_ok boolean;
+    o record;
+    v_state text;
+    v_msg text;
+    v_detail text;
+    v_hint text;
 BEGIN
     -- As the C flavour's (1.3), refused before anything else in a read-only
     -- transaction, without the text of the UPDATE below in the error.
@@ -156,23 +171,41 @@ BEGIN
         RAISE EXCEPTION 'cannot execute sb_release() in a read-only transaction'
             USING ERRCODE = 'read_only_sql_transaction';
     END IF;
-    b := storagebox_data.bank_by_name(bank, false);
-    dedup_id := storagebox_data.checked_name('dedup_id', dedup_id);
-    -- The claim row stays and becomes a free slot of the item's own bank.
-    UPDATE storagebox_data.claim AS c
-       SET scope_id = NULL, dedup_id = NULL
-     WHERE c.scope_id OPERATOR(pg_catalog.=) b.scope_id
-       AND c.dedup_id OPERATOR(pg_catalog.=) sb_release.dedup_id
-    RETURNING c.bank_id, c.slot INTO v_bank_id, v_slot;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    SELECT i.item INTO v_item FROM storagebox_data.item i
-     WHERE i.bank_id OPERATOR(pg_catalog.=) v_bank_id
-       AND i.slot OPERATOR(pg_catalog.=) v_slot;
-    RETURN v_item;
+    b := storagebox_data.bank_by_name(p_bank, false);
+    p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
+    v_ok := storagebox_data.check_right(p_bank, b.cursor_seq, p_caller, 'USAGE', false);
+    BEGIN
+        -- an expired hold being taken over holds nothing: not waited for
+        o := storagebox_data.lock_own(b.scope_id, p_dedup_id);
+        IF o.o_slot IS NULL OR o.o_busy THEN
+            RETURN NULL;
+        END IF;
+        IF o.o_expires IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
+        END IF;
+        -- The claim row stays and becomes a free slot of the item's own bank.
+        UPDATE storagebox_data.claim AS c
+           SET scope_id = NULL, dedup_id = NULL, held_since = NULL, hold_expires = NULL
+         WHERE c.bank_id OPERATOR(pg_catalog.=) o.o_bank
+           AND c.slot OPERATOR(pg_catalog.=) o.o_slot;
+        IF o.o_expires OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp() THEN
+            RETURN NULL;
+        END IF;
+        RETURN o.o_item;
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                                v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
+        v_msg := storagebox_data.reraise(v_state, v_msg, v_detail, v_hint);
+    END;
 END
 $$;
+
+CREATE FUNCTION @extschema@.sb_release(bank text, dedup_id text)
+RETURNS text
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT storagebox_data.release(bank, dedup_id, CURRENT_USER);
+END;
 
 CREATE FUNCTION @extschema@.sb_drop_bank(bank text)
 RETURNS void
