@@ -49,3 +49,23 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION regress.set_max_count(integer) TO PUBLIC;
+-- A bank's counts from sb_banks, with items_held (1.4).
+CREATE FUNCTION regress.counts(p_bank text,
+    OUT items_total bigint, OUT items_handed_out bigint, OUT items_left bigint,
+    OUT items_held bigint)
+LANGUAGE sql AS $$
+    SELECT items_total, items_handed_out, items_left, items_held
+      FROM sb_banks WHERE bank = p_bank
+$$;
+-- Everything about a bank that a call could change, as one text: its
+-- counts, its claim rows (holder and hold columns) and its cursor.
+CREATE FUNCTION regress.bank_state(p_bank text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT (SELECT format('%s/%s/%s/%s', items_total, items_handed_out, items_left, items_held)
+              FROM sb_banks WHERE bank = p_bank)
+        || ' claims ' || (SELECT coalesce(string_agg(format('%s=%s:%s:%s', c.slot, c.dedup_id,
+                                  c.held_since, c.hold_expires), ',' ORDER BY c.slot), '')
+                             FROM storagebox_data.claim c WHERE c.bank_id = b.bank_id)
+        || ' cursor ' || coalesce(pg_sequence_last_value(b.cursor_seq)::text, 'unused')
+      FROM storagebox_data.bank b WHERE b.bank_name = p_bank
+$$;
