@@ -27,6 +27,14 @@
  * batches never deadlock each other, whatever order their arrays list the
  * ids in.
  *
+ * Once the whole fetch of one id has found the bank sold out, the ids after
+ * it that hold nothing are answered NULL from that finding, for up to
+ * SOLD_OUT_RECHECK ids, after which the next id makes the whole fetch again
+ * (an item released, a hold expired or items added meanwhile go to it).  So
+ * a batch of a million ids on a small bank costs one holder probe per id
+ * once the bank is empty.  Ids that hold an item still get it; an id whose
+ * claim is in flight or whose own hold expired makes the whole fetch.
+ *
  * Rows come out in that order, one per distinct dedup_id, with a NULL item
  * for ids that found the bank sold out.  The result is a tuplestore (it
  * spills to a temporary file beyond work_mem); memory for each fetch is
@@ -120,6 +128,9 @@ sorted_distinct_ids(ArrayType *dedup_ids, int *count)
 	return ids;
 }
 
+/* How many ids an answer "sold out" stands for before it is checked again. */
+#define SOLD_OUT_RECHECK	10000
+
 /* What a batch keeps open across its fetches (the fast path). */
 typedef struct BatchScans
 {
@@ -204,6 +215,23 @@ fetch_fast(FetchState *st, BatchScans *bs, Datum id, Datum *item)
 }
 
 /*
+ * An id after the bank was found sold out (by the full fetch of an earlier
+ * id of the batch): its committed live item if it holds one, else NULL, at
+ * the instant of that finding.  False when the id needs the full fetch (a
+ * claim of it in flight, or an expired hold of its own).
+ */
+static bool
+answer_after_sold_out(FetchState *st, BatchScans *bs, Datum id, Datum *item)
+{
+	SbHolding	h;
+
+	InitDirtySnapshot(bs->holder_dirty);
+	sb_read_holding_with(&bs->holder, st->scope_id, id, &bs->holder_dirty, &h);
+	*item = h.item;
+	return !h.found || (h.item != (Datum) 0 && !h.in_flight);
+}
+
+/*
  * sb_fetch_items(bank text, dedup_ids text[])
  *		returns table (dedup_id text, item text)
  */
@@ -221,6 +249,7 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 	BatchScans	bs;
 	bool		fast = !IsolationUsesXactSnapshot();
 	Snapshot	snap;
+	int			sold_out_at = 0;	/* index of the id that found it sold out */
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_ids", PG_ARGISNULL(1));
@@ -252,8 +281,22 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = ids[i];
-		if (!fast || !fetch_fast(&st, &bs, ids[i], &values[1]))
+		if (sold_out_at > 0 && fast)
+		{
+			/* after the bank was found sold out: see the header comment */
+			if (i - sold_out_at >= SOLD_OUT_RECHECK ||
+				!answer_after_sold_out(&st, &bs, ids[i], &values[1]))
+			{
+				values[1] = sb_fetch_one(&st, ids[i]);
+				sold_out_at = values[1] == (Datum) 0 ? i : 0;
+			}
+		}
+		else if (!fast || !fetch_fast(&st, &bs, ids[i], &values[1]))
+		{
 			values[1] = sb_fetch_one(&st, ids[i]);
+			if (values[1] == (Datum) 0)
+				sold_out_at = i;
+		}
 		nulls[1] = values[1] == (Datum) 0;
 		tuplestore_putvalues(store, desc, values, nulls);
 		MemoryContextSwitchTo(old);

@@ -6,7 +6,8 @@
 # file (tools/check_pgtle_dist.sh) and a smoke run of the benchmark scripts
 # (bench/run.sh --smoke).
 # Installs what is missing (Debian 12), builds and installs the extension,
-# and ends with one line "N passed, N failed"; exits non-zero on any failure.
+# and ends with one line "N passed, N failed" (", N skipped" follows when a
+# test does not apply to a flavour); exits non-zero on any failure.
 # Run it as root or as a user with sudo.  As root, the tests run as the
 # "postgres" user on a copy of the tree (PostgreSQL refuses to run as root).
 # PG_BINDIR (default /usr/lib/postgresql/15/bin) picks the PostgreSQL
@@ -47,6 +48,7 @@ trap 'tools/throwaway_pg.sh stop "$work/pg"' EXIT
 env="cd '$work/src' && export PATH='$PATH' PGHOST='$work/pg' PGPORT=$port PGUSER=postgres"
 passed=0
 failed=0
+skipped=0
 
 # pg_regress and the isolation tester print one "... ok" / "... FAILED" line a test.
 count_pg_regress() {
@@ -70,11 +72,15 @@ for flavour in c sql; do
     # TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
     as_tester "$env && unset PGHOST PGPORT && make prove_installcheck FLAVOR=$flavour PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
     rc=$?; cat "$work/tap.log"
-    ok=$(grep -cE '^\s*ok [0-9]+' "$work/tap.log")
+    # A test file that does not apply to this flavour says "skipped:" (one
+    # skip), an assertion skipped inside a file says "ok N # skip".
+    skip_one=$(grep -cE '^\s*ok [0-9]+ # skip' "$work/tap.log")
+    skip_file=$(grep -cE '\.\. skipped:' "$work/tap.log")
+    ok=$(( $(grep -cE '^\s*ok [0-9]+' "$work/tap.log") - skip_one ))
     bad=$(grep -cE '^\s*not ok [0-9]+' "$work/tap.log")
-    passed=$((passed + ok)); failed=$((failed + bad))
+    passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + skip_one + skip_file))
     [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
-    echo "TAP ($flavour): $ok passed, $bad failed"
+    echo "TAP ($flavour): $ok passed, $bad failed, $((skip_one + skip_file)) skipped"
 done
 
 # one check each: the flavours' catalogs agree; the pg_tle file carries the
@@ -95,5 +101,9 @@ if [ -x bench/run.sh ]; then
     fi
 fi
 
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -89,10 +89,15 @@ BEGIN
     BEGIN
         v_end := v_now OPERATOR(pg_catalog.+) hold_for;
     EXCEPTION WHEN datetime_field_overflow THEN
-        RAISE EXCEPTION 'hold_for is out of range' USING ERRCODE = 'datetime_field_overflow';
+        RAISE EXCEPTION 'hold_for is out of range'
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = 'A hold must end at a time that a timestamp can hold.',
+                  HINT = 'Use sb_fetch_item() for an item that is kept until it is released.';
     END;
     IF v_end OPERATOR(pg_catalog.<=) v_now THEN
-        RAISE EXCEPTION 'hold_for must be positive' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'hold_for must be positive'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The hold given would end at or before the time it starts.';
     END IF;
     RETURN hold_for;
 END
