@@ -29,7 +29,6 @@ OBJS = \
 # builds from pieces shared with the SQL flavour (sql/src/README).
 C_UPGRADE_SCRIPT = sql/storagebox--1.3--1.4.sql
 C_UPGRADE_PIECES = sql/src/c_1.3--1.4.sql sql/src/schema_1.4.sql sql/src/operate.sql
-DATA = $(filter-out $(C_UPGRADE_SCRIPT),$(wildcard sql/storagebox--*.sql))
 
 # The SQL flavour's install script, from its pieces (sql/src/README).  The
 # advisory-lock class ids are defined here once.
@@ -38,7 +37,13 @@ SB_LOCK_DISPENSER = 1935827202
 SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
 SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/banks.sql \
 	sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql sql/src/acl.sql
+# Its released scripts, committed and never edited.
+SQL_RELEASED = sql/storagebox_sql--1.3.sql
+ifneq ($(filter $(SQL_SCRIPT),$(SQL_RELEASED)),)
+$(error $(SQL_SCRIPT) is a released script; raise default_version in storagebox_sql.control)
+endif
 DATA_built = $(SQL_SCRIPT) $(C_UPGRADE_SCRIPT)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/storagebox--*.sql) $(SQL_RELEASED))
 
 # Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.
 FLAVOR ?= c
@@ -92,7 +97,7 @@ $(C_UPGRADE_SCRIPT): $(C_UPGRADE_PIECES) Makefile
 # the check that each body in it is the script byte for byte.
 PGTLE_DIST = dist/storagebox_sql--pgtle.sql
 all: $(PGTLE_DIST)
-$(PGTLE_DIST): $(SQL_SCRIPT) storagebox_sql.control tools/make_pgtle_dist.sh
+$(PGTLE_DIST): $(SQL_SCRIPT) $(SQL_RELEASED) storagebox_sql.control tools/make_pgtle_dist.sh
 	@mkdir -p dist
 	tools/make_pgtle_dist.sh storagebox_sql storagebox_sql.control sql $@
 EXTRA_CLEAN = $(PGTLE_DIST)
