@@ -35,8 +35,9 @@ C_UPGRADE_PIECES = sql/src/c_1.3--1.4.sql sql/src/schema_1.4.sql sql/src/operate
 SB_LOCK_SLOT = 1935827201
 SB_LOCK_DISPENSER = 1935827202
 SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
-SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/banks.sql \
-	sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql sql/src/acl.sql
+SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/setting.sql \
+	sql/src/banks.sql sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql \
+	sql/src/acl.sql sql/src/acl_1.4.sql
 # Its released scripts, committed and never edited.
 SQL_RELEASED = sql/storagebox_sql--1.3.sql
 ifneq ($(filter $(SQL_SCRIPT),$(SQL_RELEASED)),)
