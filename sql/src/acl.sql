@@ -3,24 +3,12 @@
 -- flavour grants (dispenser_next_value, behind sb_dispensers), plus the
 -- internal functions that the caller-rights bodies of the dispensers and
 -- of the bank functions call by oid (they check the caller's rights).
+-- This piece: the objects 1.3 had; acl_1.4.sql: those 1.4 added.
 REVOKE ALL ON FUNCTION storagebox_data.checked_name(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.checked_items(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.setting_check() FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.load_items(integer, bigint, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.settle(integer, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.checked_array(text, text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.checked_hold_for(interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.claim_slot(integer, bigint, integer, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.claim_row(integer, integer, text, interval, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.lock_own(integer, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.wait_for_row(integer, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.held_item(integer, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.fetch_new(integer, integer, regclass, bigint, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.sold_out(integer, bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.fetch_one(integer, integer, regclass, bigint, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.reraise(text, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.check_right(text, regclass, name, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.restricted(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.bank_by_name(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.dispenser_by_name(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_create_bank(text, text) FROM PUBLIC;
@@ -28,10 +16,6 @@ REVOKE ALL ON FUNCTION @extschema@.sb_add_items(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_fetch_item(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_lookup(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_release(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sb_hold_item(text, text, interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sb_confirm(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sb_fetch_items(text, text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@.sb_holders(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_drop_bank(text) FROM PUBLIC;
 REVOKE ALL ON @extschema@.sb_banks FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_create_dispenser(text, text, bigint, bigint) FROM PUBLIC;
@@ -48,9 +32,3 @@ REVOKE ALL ON @extschema@.sb_dispensers FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION storagebox_data.dispenser_next_value(regclass) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION storagebox_data.peek(regclass, name) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION storagebox_data.take(text, integer, boolean, name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.fetch_item(text, text, boolean, interval, name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.fetch_items(text, text[], name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.lookup(text, text, name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.release(text, text, name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.confirm(text, text, name) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION storagebox_data.holders(text, name) TO PUBLIC;

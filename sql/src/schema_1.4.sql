@@ -2,7 +2,7 @@
 /*
  * 1.4: holds that expire (sb_hold_item, sb_confirm).  Both flavours take
  * this piece as it is: the C flavour in its 1.3--1.4 upgrade script, the SQL
- * flavour in its install script.
+ * flavour in its install script and its 1.3--1.4 upgrade script.
  *
  * held_since   when the current holder got the item (clock_timestamp() of
  *              the claim); NULL for a released row and for rows claimed
