@@ -182,8 +182,10 @@ fetch_fast(FetchState *st, BatchScans *bs, Datum id, Datum *item)
 	sb_read_holding_with(&bs->holder, st->scope_id, id, &bs->holder_dirty, &h);
 	if (h.found)
 	{
-		*item = h.item;
-		return h.item != (Datum) 0 && !h.in_flight;
+		if (h.item == (Datum) 0 || h.in_flight)
+			return false;
+		*item = sb_fetch_answer(st, &h);
+		return true;
 	}
 	if (st->bank->nholes > 0 || st->settled_upto >= st->items_total)
 		return false;
@@ -227,8 +229,10 @@ answer_after_sold_out(FetchState *st, BatchScans *bs, Datum id, Datum *item)
 
 	InitDirtySnapshot(bs->holder_dirty);
 	sb_read_holding_with(&bs->holder, st->scope_id, id, &bs->holder_dirty, &h);
-	*item = h.item;
-	return !h.found || (h.item != (Datum) 0 && !h.in_flight);
+	if (h.found && (h.item == (Datum) 0 || h.in_flight))
+		return false;
+	*item = sb_fetch_answer(st, &h);
+	return true;
 }
 
 /*
@@ -249,7 +253,7 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 	BatchScans	bs;
 	bool		fast = !IsolationUsesXactSnapshot();
 	Snapshot	snap;
-	int			sold_out_at = 0;	/* index of the id that found it sold out */
+	int			sold_out_at = -1;	/* index of the id that found it sold out */
 
 	sb_require_arg("bank", PG_ARGISNULL(0));
 	sb_require_arg("dedup_ids", PG_ARGISNULL(1));
@@ -281,14 +285,14 @@ sb_fetch_items(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = ids[i];
-		if (sold_out_at > 0 && fast)
+		if (sold_out_at >= 0 && fast)
 		{
 			/* after the bank was found sold out: see the header comment */
 			if (i - sold_out_at >= SOLD_OUT_RECHECK ||
 				!answer_after_sold_out(&st, &bs, ids[i], &values[1]))
 			{
 				values[1] = sb_fetch_one(&st, ids[i]);
-				sold_out_at = values[1] == (Datum) 0 ? i : 0;
+				sold_out_at = values[1] == (Datum) 0 ? i : -1;
 			}
 		}
 		else if (!fast || !fetch_fast(&st, &bs, ids[i], &values[1]))

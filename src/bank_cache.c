@@ -12,10 +12,12 @@
  *
  * Per-bank rights (1.4) live in the ACL of the bank's cursor sequence:
  * USAGE is the right to fetch, SELECT the right to read (sb_grant and
- * sb_revoke in sql/src/operate.sql).  A bank whose cursor has no grantee
- * besides its owner is unrestricted: EXECUTE on a function is enough, as
- * before 1.4.  sb_require_bank_right checks it the way nextval checks its
- * sequence, from the syscache, for the role the function runs as.
+ * sb_revoke in sql/src/operate.sql).  A bank whose cursor has never had an
+ * ACL is unrestricted: EXECUTE on a function is enough, as before 1.4.
+ * sb_require_bank_right checks the right the way nextval checks its
+ * sequence, from the syscache, for the role the function runs as; a row
+ * reached through another bank of the scope is checked on its own bank
+ * (sb_require_right_on_bank_id).
  *
  * Lock order: the first lock of a fetch is RowExclusiveLock on the bank's
  * cursor sequence, taken here and held to the end of the transaction.
@@ -31,7 +33,6 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -118,55 +119,67 @@ sb_find_bank(text *bank, bool lock_cursor)
 }
 
 /*
- * Whether the ACL names a grantee other than the owner.  (ACL_DAT's array
- * macros mix signed and unsigned operands; this file is built with
- * -Werror -Wextra.)
+ * Raise 42501 unless the current role may use the bank whose cursor is
+ * cursor_seq in the way that right says: SB_RIGHT_FETCH (fetch, hold,
+ * confirm, release), SB_RIGHT_LOOK (lookup: fetch or read), SB_RIGHT_READ
+ * (sb_holders: read, even on an unrestricted bank).
+ *
+ * A bank is restricted once its cursor has an ACL at all: a sequence has
+ * none (relacl NULL, the owner's default rights) until something is granted
+ * on it, and after the last grant is revoked the ACL stays, listing the
+ * owner.  So revoking the last grantee leaves the bank closed rather than
+ * open to everybody; GRANT ... TO PUBLIC on the cursor opens it again.
  */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wsign-compare"
-static bool
-acl_has_grantee_besides(Acl *acl, Oid owner)
+static void
+require_right_on_cursor(Oid cursor_seq, const char *bank_name, SbBankRight right)
 {
-	AclItem    *items = ACL_DAT(acl);
-
-	for (int i = 0; i < ACL_NUM(acl); i++)
-		if (items[i].ai_grantee != owner)
-			return true;
-	return false;
-}
-#pragma GCC diagnostic pop
-
-/*
- * Raise 42501 unless the current role may use the bank in the way that
- * right says: SB_RIGHT_FETCH (fetch, hold, confirm, release), SB_RIGHT_LOOK
- * (lookup: fetch or read), SB_RIGHT_READ (sb_holders: read, even on an
- * unrestricted bank).
- */
-void
-sb_require_bank_right(BankCacheEntry *entry, SbBankRight right)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(entry->cursor_seq));
-	Form_pg_class cls;
-	Datum		acl_datum;
-	bool		isnull;
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(cursor_seq));
 	bool		restricted;
 	AclMode		mode;
 
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", entry->cursor_seq);
-	cls = (Form_pg_class) GETSTRUCT(tuple);
-	acl_datum = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relacl, &isnull);
-	restricted = !isnull && acl_has_grantee_besides(DatumGetAclP(acl_datum),
-													cls->relowner);
+		elog(ERROR, "cache lookup failed for relation %u", cursor_seq);
+	restricted = !heap_attisnull(tuple, Anum_pg_class_relacl, NULL);
 	ReleaseSysCache(tuple);
 	if (!restricted && right != SB_RIGHT_READ)
 		return;
 
 	mode = right == SB_RIGHT_FETCH ? ACL_USAGE :
 		right == SB_RIGHT_READ ? ACL_SELECT : (ACL_USAGE | ACL_SELECT);
-	if (pg_class_aclmask(entry->cursor_seq, GetUserId(), mode, ACLMASK_ANY) == 0)
+	if (pg_class_aclmask(cursor_seq, GetUserId(), mode, ACLMASK_ANY) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for bank \"%s\"", entry->name),
+				 errmsg("permission denied for bank \"%s\"", bank_name),
 				 errhint("The owner of the bank can grant access with sb_grant().")));
+}
+
+/* sb_require_right_on_cursor for a bank of the cache. */
+void
+sb_require_bank_right(BankCacheEntry *entry, SbBankRight right)
+{
+	require_right_on_cursor(entry->cursor_seq, entry->name, right);
+}
+
+/*
+ * The same for the bank bank_id, found by its primary key: the bank of a
+ * claim row that a call reaches through another bank of the same dedup
+ * scope.  The right on the bank named in the call does not extend to it.
+ */
+void
+sb_require_right_on_bank_id(int32 bank_id, SbBankRight right)
+{
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(bank_id)};
+	AttrNumber	atts[2] = {sb_column(SB_COL_BANK_CURSOR_SEQ), sb_column(SB_COL_BANK_NAME)};
+	Datum		values[2];
+	bool		isnull[2];
+	bool		found;
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	found = sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
+					 GetActiveSnapshot(), 2, atts, values, isnull);
+	PopActiveSnapshot();
+	if (!found)
+		elog(ERROR, "storagebox bank %d is missing", bank_id);
+	require_right_on_cursor(DatumGetObjectId(values[0]),
+							TextDatumGetCString(values[1]), right);
 }

@@ -43,5 +43,6 @@ typedef enum SbBankRight
 
 extern BankCacheEntry *sb_find_bank(text *bank, bool lock_cursor);
 extern void sb_require_bank_right(BankCacheEntry *entry, SbBankRight right);
+extern void sb_require_right_on_bank_id(int32 bank_id, SbBankRight right);
 
 #endif							/* BANK_CACHE_H */

@@ -81,6 +81,7 @@
 
 #include "bank_claim.h"
 #include "bank_hold.h"
+#include "bank_holder.h"
 #include "bank_probe.h"
 
 /* The advisory lock class of slot locks (pg_advisory_lock uses 1 and 2). */
@@ -100,7 +101,7 @@ typedef struct PlanSpec
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[5];
+	Oid			argtypes[6];
 } PlanSpec;
 
 /* Tables are schema-qualified; operators resolve in pg_catalog. */
@@ -142,9 +143,11 @@ static const PlanSpec plan_specs[NUM_CLAIM_PLANS] = {
 	},
 
 	/*
-	 * A dedup_id's own expired hold: held again in place if it is in the
-	 * bank asked ($5), else freed (it holds nothing in the scope any more).
-	 * Returns whether it was held again.
+	 * A dedup_id's own expired hold, in bank $6: held again in place if that
+	 * is the bank asked ($5), else freed (it holds nothing in the scope any
+	 * more).  Returns whether it was held again, its item and slot.  The
+	 * row is matched by slot, not ctid, so that a version newer than the
+	 * statement's snapshot is still the one updated.
 	 */
 	[PLAN_TAKE_BACK_OWN_HOLD] = {
 		"UPDATE storagebox_data.claim c"
@@ -152,16 +155,18 @@ static const PlanSpec plan_specs[NUM_CLAIM_PLANS] = {
 		"       dedup_id = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN c.dedup_id END,"
 		"       held_since = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN $3 END,"
 		"       hold_expires = CASE WHEN c.bank_id OPERATOR(pg_catalog.=) $5 THEN $4 END"
-		" WHERE c.scope_id OPERATOR(pg_catalog.=) $1 AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+		" WHERE c.bank_id OPERATOR(pg_catalog.=) $6"
+		"   AND c.scope_id OPERATOR(pg_catalog.=) $1 AND c.dedup_id OPERATOR(pg_catalog.=) $2"
 		"   AND c.hold_expires OPERATOR(pg_catalog.<=) $3"
-		"   AND c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
-		"       SELECT f.ctid FROM storagebox_data.claim f"
-		"        WHERE f.scope_id OPERATOR(pg_catalog.=) $1"
-		"          AND f.dedup_id OPERATOR(pg_catalog.=) $2"
-		"          AND f.hold_expires OPERATOR(pg_catalog.<=) $3"
-		"          FOR UPDATE SKIP LOCKED))"
-		" RETURNING c.bank_id OPERATOR(pg_catalog.=) $5, c.item",
-		5, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
+		"   AND c.slot OPERATOR(pg_catalog.=)"
+		"       (SELECT f.slot FROM storagebox_data.claim f"
+		"         WHERE f.bank_id OPERATOR(pg_catalog.=) $6"
+		"           AND f.scope_id OPERATOR(pg_catalog.=) $1"
+		"           AND f.dedup_id OPERATOR(pg_catalog.=) $2"
+		"           AND f.hold_expires OPERATOR(pg_catalog.<=) $3"
+		"           FOR UPDATE SKIP LOCKED)"
+		" RETURNING c.bank_id OPERATOR(pg_catalog.=) $5, c.item, c.slot",
+		6, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, INT4OID}
 	},
 	[PLAN_RAISE_WATERMARK] = {
 		"WITH old AS (DELETE FROM storagebox_data.bank_progress"
@@ -547,18 +552,21 @@ sb_claim_free_row(SbFreeRow kind, int32 bank_id, int32 scope_id, Datum dedup_id,
  * (SB_OWN_HOLD_FREED); SB_NO_OWN_HOLD when there was none to take.
  */
 SbTakeBack
-sb_take_back_own_hold(int32 bank_id, int32 scope_id, Datum dedup_id,
-					  const Interval *hold_for, MemoryContext item_cxt,
-					  Datum *item)
+sb_take_back_own_hold(int32 bank_id, int32 row_bank, int32 scope_id,
+					  Datum dedup_id, const Interval *hold_for,
+					  MemoryContext item_cxt, Datum *item)
 {
 	SbClaimStamp stamp = sb_claim_stamp(hold_for);
-	Datum		args[5] = {Int32GetDatum(scope_id), dedup_id,
+	Datum		args[6] = {Int32GetDatum(scope_id), dedup_id,
 		TimestampTzGetDatum(stamp.held_since),
-		TimestampTzGetDatum(stamp.hold_expires), Int32GetDatum(bank_id)};
-	char		nulls[6] = {' ', ' ', ' ', stamp.is_hold ? ' ' : 'n', ' ', '\0'};
+		TimestampTzGetDatum(stamp.hold_expires), Int32GetDatum(bank_id),
+	Int32GetDatum(row_bank)};
+	char		nulls[7] = {' ', ' ', ' ', stamp.is_hold ? ' ' : 'n', ' ', ' ', '\0'};
 	bool		isnull;
+	bool		item_isnull;
 	MemoryContext old;
 	Datum		value;
+	int64		slot;
 
 	*item = (Datum) 0;
 	if (!sb_schema_has_holds() ||
@@ -569,11 +577,19 @@ sb_take_back_own_hold(int32 bank_id, int32 scope_id, Datum dedup_id,
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
 									SPI_tuptable->tupdesc, 1, &isnull)))
 		return SB_OWN_HOLD_FREED;
-	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (isnull)
-		elog(ERROR, "storagebox hold in bank %d has no item", bank_id);
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &item_isnull);
+	slot = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 3, &isnull));
 	old = MemoryContextSwitchTo(item_cxt);
-	*item = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+	if (!item_isnull)
+		*item = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+	else
+	{
+		/* a row an older library wrote without its item */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		*item = sb_item_in_slot(bank_id, slot, GetActiveSnapshot());
+		PopActiveSnapshot();
+	}
 	MemoryContextSwitchTo(old);
 	return SB_TAKEN_BACK;
 }

@@ -56,8 +56,9 @@ extern SbClaimResult sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id,
 extern int64 sb_claim_free_row(SbFreeRow kind, int32 bank_id, int32 scope_id,
 							   Datum dedup_id, const Interval *hold_for,
 							   bool *dedup_taken);
-extern SbTakeBack sb_take_back_own_hold(int32 bank_id, int32 scope_id,
-										Datum dedup_id, const Interval *hold_for,
+extern SbTakeBack sb_take_back_own_hold(int32 bank_id, int32 row_bank,
+										int32 scope_id, Datum dedup_id,
+										const Interval *hold_for,
 										MemoryContext item_cxt, Datum *item);
 extern void sb_raise_watermark(int32 bank_id, int64 upto);
 extern SPIPlanPtr sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes);

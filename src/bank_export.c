@@ -80,6 +80,7 @@ put_holders(int32 bank_id, Snapshot snap, Tuplestorestate *store, TupleDesc desc
 	ScanKeyData key;
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	TimestampTz now = GetCurrentTimestamp();	/* one instant for the export */
 
 	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   InvalidOid, F_INT4EQ, Int32GetDatum(bank_id));
@@ -99,7 +100,7 @@ put_holders(int32 bank_id, Snapshot snap, Tuplestorestate *store, TupleDesc desc
 		if (atts[COL_HOLD_EXPIRES] != InvalidAttrNumber)
 		{
 			values[3] = slot_getattr(slot, atts[COL_HOLD_EXPIRES], &nulls[3]);
-			if (!nulls[3] && sb_hold_has_expired(DatumGetTimestampTz(values[3])))
+			if (!nulls[3] && DatumGetTimestampTz(values[3]) <= now)
 				continue;		/* a hold past its expiry holds nothing */
 			values[2] = slot_getattr(slot, atts[COL_HELD_SINCE], &nulls[2]);
 		}

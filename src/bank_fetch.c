@@ -223,23 +223,40 @@ sb_read_bank_counts(FetchState *st, Snapshot snap)
 }
 
 /*
- * dedup_id's own hold has expired and nobody has taken its item over: hold
- * it again in place (permanently for a fetch, for hold_for for a hold), or
- * free it if it is in another bank of the scope.  Returns the item held
- * again, or (Datum) 0 (freed, or being taken over by another transaction:
- * the claim path then makes wait (a) for that one, see
+ * The answer a holding gives: its item, once the caller's right on the
+ * bank of the row is checked when that is another bank of the scope.
+ */
+Datum
+sb_fetch_answer(FetchState *st, const SbHolding *h)
+{
+	if (h->item != (Datum) 0 && h->bank_id != st->bank_id)
+		sb_require_right_on_bank_id(h->bank_id, SB_RIGHT_FETCH);
+	return h->item;
+}
+
+/*
+ * dedup_id's own hold, in bank row_bank, has expired and nobody has taken
+ * its item over: hold it again in place (permanently for a fetch, for
+ * hold_for for a hold), or free it if it is in another bank of the scope
+ * (on which the caller needs the right too).  Returns the item held again,
+ * or (Datum) 0 (freed, or being taken over by another transaction: the
+ * claim path then makes wait (a) for that one, see
  * sb_waited_for_same_dedup_id).
  */
 static Datum
-take_back_own_hold(FetchState *st)
+take_back_own_hold(FetchState *st, int32 row_bank)
 {
 	Datum		item;
+	SbTakeBack	r;
 
-	if (sb_take_back_own_hold(st->bank_id, st->scope_id, st->dedup_id,
-							  st->hold_for, st->result_cxt, &item) != SB_TAKEN_BACK)
+	if (row_bank != st->bank_id)
+		sb_require_right_on_bank_id(row_bank, SB_RIGHT_FETCH);
+	r = sb_take_back_own_hold(st->bank_id, row_bank, st->scope_id, st->dedup_id,
+							  st->hold_for, st->result_cxt, &item);
+	if (r == SB_NO_OWN_HOLD)
 		return (Datum) 0;
-	sb_note_claim();
-	return item;
+	sb_note_claim();			/* a row changed: see the wait rules */
+	return r == SB_TAKEN_BACK ? item : (Datum) 0;
 }
 
 /*
@@ -259,11 +276,11 @@ sb_look_again(FetchState *st)
 		sb_read_bank_counts(st, snap);
 	sb_look_end();
 	if (h.expired)
-		return take_back_own_hold(st);
-	return h.item;
+		return take_back_own_hold(st, h.bank_id);
+	return sb_fetch_answer(st, &h);
 }
 
-/* Whether a committed claim of dedup_id exists (dirty read). */
+/* Whether a committed row holds dedup_id's key (dirty read). */
 static bool
 dedup_id_committed_elsewhere(FetchState *st)
 {
@@ -272,7 +289,7 @@ dedup_id_committed_elsewhere(FetchState *st)
 
 	InitDirtySnapshot(dirty);
 	sb_read_holding(st->scope_id, st->dedup_id, &dirty, &h);
-	return h.item != (Datum) 0 && !h.in_flight;
+	return h.found && !h.in_flight;	/* an expired hold holds the key too */
 }
 
 /*
@@ -405,7 +422,8 @@ fetch_new(FetchState *st)
 {
 	Datum		own;
 
-	if (st->own_expired && (own = take_back_own_hold(st)) != (Datum) 0)
+	if (st->own_expired &&
+		(own = take_back_own_hold(st, st->own_expired_bank)) != (Datum) 0)
 		return own;
 	for (;;)
 	{
@@ -491,7 +509,8 @@ repeat_probe(FetchState *st)
 	}
 	MemoryContextSwitchTo(old);
 	st->own_expired = h.expired && !h.in_flight;
-	return h.item;
+	st->own_expired_bank = h.bank_id;
+	return sb_fetch_answer(st, &h);
 }
 
 /* The context line of errors inside a fetch; see fetch_new_in_context. */

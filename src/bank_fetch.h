@@ -16,6 +16,7 @@
 
 #include "bank_cache.h"
 #include "bank_claim.h"
+#include "bank_holder.h"
 
 /* What one fetch knows about its bank. */
 typedef struct FetchState
@@ -29,6 +30,7 @@ typedef struct FetchState
 	MemoryContext result_cxt;	/* where the returned item is allocated */
 	const Interval *hold_for;	/* sb_hold_item: how long; NULL: permanent */
 	bool		own_expired;	/* dedup_id's own hold was seen expired */
+	int32		own_expired_bank;	/* in this bank (of the scope) */
 } FetchState;
 
 /* Whether the current transaction has made a claim (bank_fetch.c). */
@@ -36,6 +38,7 @@ extern bool sb_xact_has_claims;
 extern void sb_fetch_init(FetchState *st, BankCacheEntry *bank,
 						  const Interval *hold_for, MemoryContext result_cxt);
 extern Datum sb_fetch_one(FetchState *st, Datum dedup_id);
+extern Datum sb_fetch_answer(FetchState *st, const SbHolding *h);
 extern void sb_note_claim(void);
 
 /* bank_fetch.c: looks at the bank, and the claim of one slot */

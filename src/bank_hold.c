@@ -221,25 +221,29 @@ confirm_error_context(void *arg)
 	errcontext(CONFIRM_CONTEXT_PREFIX " \"%s\"", (const char *) arg);
 }
 
-/* Make dedup_id's live hold in scope_id permanent: its item, or (Datum) 0. */
+/*
+ * Make dedup_id's live hold in scope_id, in bank row_bank, permanent: its
+ * item, or (Datum) 0.
+ */
 static Datum
-confirm_hold(int32 scope_id, Datum dedup_id)
+confirm_hold(int32 scope_id, Datum dedup_id, int32 row_bank)
 {
-	Datum		args[3] = {Int32GetDatum(scope_id), dedup_id,
-	TimestampTzGetDatum(GetCurrentTimestamp())};
+	Datum		args[4] = {Int32GetDatum(scope_id), dedup_id,
+		TimestampTzGetDatum(GetCurrentTimestamp()), Int32GetDatum(row_bank)};
 	Datum		item = (Datum) 0;
 
 	SPI_connect();
 	if (confirm_plan == NULL)
 	{
-		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
+		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 
 		confirm_plan = sb_prepare_as_owner(
 			"UPDATE storagebox_data.claim c SET hold_expires = NULL"
 			" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
 			"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
 			"   AND c.hold_expires OPERATOR(pg_catalog.>) $3"
-			" RETURNING c.item", 3, types);
+			"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
+			" RETURNING c.item", 4, types);
 	}
 	if (sb_run_plan_as_owner(confirm_plan, args) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "storagebox confirm statement failed");
@@ -247,6 +251,8 @@ confirm_hold(int32 scope_id, Datum dedup_id)
 	{
 		bool		isnull;
 
+		/* a row changed: this transaction now counts as claiming */
+		sb_note_claim();
 		item = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		item = isnull ? (Datum) 0 : SPI_datumTransfer(item, false, -1);
 	}
@@ -269,12 +275,22 @@ sb_confirm(PG_FUNCTION_ARGS)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	ErrorContextCallback callback;
 	Datum		item = (Datum) 0;
+	SbHolding	held;
 
 	PreventCommandIfReadOnly("sb_confirm()");
 	entry = sb_holder_args(fcinfo, true, SB_RIGHT_FETCH);
 	dedup_id = PointerGetDatum(PG_GETARG_TEXT_PP(1));
 
-	if (sb_schema_has_holds())
+	/* what it holds, and where: a row of another bank needs its right too */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	sb_read_holding(entry->scope_id, dedup_id, GetActiveSnapshot(), &held);
+	PopActiveSnapshot();
+	if (!held.found)
+		PG_RETURN_NULL();
+	if (held.bank_id != entry->bank_id)
+		sb_require_right_on_bank_id(held.bank_id, SB_RIGHT_FETCH);
+
+	if (sb_schema_has_holds() && held.is_hold)
 	{
 		PG_TRY();
 		{
@@ -282,7 +298,7 @@ sb_confirm(PG_FUNCTION_ARGS)
 			callback.arg = (void *) entry->name;
 			callback.previous = error_context_stack;
 			error_context_stack = &callback;
-			item = confirm_hold(entry->scope_id, dedup_id);
+			item = confirm_hold(entry->scope_id, dedup_id, held.bank_id);
 			error_context_stack = callback.previous;
 		}
 		PG_CATCH();
@@ -302,7 +318,7 @@ sb_confirm(PG_FUNCTION_ARGS)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		sb_read_holding(entry->scope_id, dedup_id, GetActiveSnapshot(), &h);
 		PopActiveSnapshot();
-		if (!h.is_hold)
+		if (!h.is_hold && h.bank_id == held.bank_id)
 			item = h.item;
 	}
 	if (item == (Datum) 0)

@@ -33,6 +33,7 @@
 
 #include "bank_cache.h"
 #include "bank_claim.h"
+#include "bank_fetch.h"
 #include "bank_hold.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
@@ -167,15 +168,18 @@ Datum
 sb_lookup(PG_FUNCTION_ARGS)
 {
 	BankCacheEntry *entry = sb_holder_args(fcinfo, false, SB_RIGHT_LOOK);
-	Datum		item;
+	SbHolding	h;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
-	item = sb_held_item(entry->scope_id, PointerGetDatum(PG_GETARG_TEXT_PP(1)),
-						GetActiveSnapshot());
+	sb_read_holding(entry->scope_id, PointerGetDatum(PG_GETARG_TEXT_PP(1)),
+					GetActiveSnapshot(), &h);
 	PopActiveSnapshot();
-	if (item == (Datum) 0)
+	if (h.item == (Datum) 0)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(item);
+	/* an item of another bank of the scope: the right on that bank counts */
+	if (h.bank_id != entry->bank_id)
+		sb_require_right_on_bank_id(h.bank_id, SB_RIGHT_LOOK);
+	PG_RETURN_DATUM(h.item);
 }
 
 /* The statements of a release, prepared once per backend. */
@@ -192,6 +196,7 @@ static const char *const release_sql[NUM_RELEASE_PLANS] = {
 	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL"
 	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
 	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+	"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
 	" RETURNING c.bank_id, c.slot",		/* $3 unused */
 	[RELEASE_LIVE_CLAIM] =
 	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL,"
@@ -199,6 +204,7 @@ static const char *const release_sql[NUM_RELEASE_PLANS] = {
 	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
 	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
 	"   AND (c.hold_expires IS NULL OR c.hold_expires OPERATOR(pg_catalog.>) $3)"
+	"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
 	" RETURNING c.bank_id, c.slot",
 	[RELEASE_EXPIRED_HOLD] =
 	"UPDATE storagebox_data.claim c SET scope_id = NULL, dedup_id = NULL,"
@@ -206,22 +212,23 @@ static const char *const release_sql[NUM_RELEASE_PLANS] = {
 	" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
 	"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
 	"   AND c.hold_expires OPERATOR(pg_catalog.<=) $3"
+	"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
 	" RETURNING c.bank_id, c.slot",
 };
 static SPIPlanPtr release_plans[NUM_RELEASE_PLANS];
 
 /* Run one release statement; returns the number of rows it freed. */
 static uint64
-run_release(ReleasePlan which, int32 scope_id, Datum dedup_id)
+run_release(ReleasePlan which, int32 scope_id, Datum dedup_id, int32 bank_id)
 {
-	Datum		args[3] = {Int32GetDatum(scope_id), dedup_id,
-	TimestampTzGetDatum(GetCurrentTimestamp())};
+	Datum		args[4] = {Int32GetDatum(scope_id), dedup_id,
+		TimestampTzGetDatum(GetCurrentTimestamp()), Int32GetDatum(bank_id)};
 
 	if (release_plans[which] == NULL)
 	{
-		Oid			types[3] = {INT4OID, TEXTOID, TIMESTAMPTZOID};
+		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 
-		release_plans[which] = sb_prepare_as_owner(release_sql[which], 3, types);
+		release_plans[which] = sb_prepare_as_owner(release_sql[which], 4, types);
 	}
 	if (sb_run_plan_as_owner(release_plans[which], args) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "storagebox release statement failed");
@@ -231,33 +238,45 @@ run_release(ReleasePlan which, int32 scope_id, Datum dedup_id)
 /*
  * Free the claim row of dedup_id in scope_id; its item, or (Datum) 0 if
  * dedup_id held nothing.  A hold past its expiry held nothing, but its row
- * is freed all the same.  Caller is connected to SPI.
+ * is freed all the same.  A row in another bank of the scope than the one
+ * named (entry) is released only with the right on its own bank, and the
+ * statements touch only the row of the bank checked.  Caller is connected
+ * to SPI.
  */
 static Datum
-release_claim(int32 scope_id, Datum dedup_id)
+release_claim(BankCacheEntry *entry, Datum dedup_id)
 {
+	SbHolding	h;
 	bool		isnull;
-	int32		bank_id;
 	int64		slot;
 	Datum		item;
 
+	PushActiveSnapshot(GetTransactionSnapshot());
+	sb_read_holding(entry->scope_id, dedup_id, GetActiveSnapshot(), &h);
+	PopActiveSnapshot();
+	if (!h.found)
+		return (Datum) 0;
+	if (h.bank_id != entry->bank_id)
+		sb_require_right_on_bank_id(h.bank_id, SB_RIGHT_FETCH);
+
 	if (!sb_schema_has_holds())
 	{
-		if (run_release(RELEASE_CLAIM, scope_id, dedup_id) == 0)
+		if (run_release(RELEASE_CLAIM, entry->scope_id, dedup_id, h.bank_id) == 0)
 			return (Datum) 0;
 	}
-	else if (run_release(RELEASE_LIVE_CLAIM, scope_id, dedup_id) == 0)
+	else if (run_release(RELEASE_LIVE_CLAIM, entry->scope_id, dedup_id, h.bank_id) == 0)
 	{
-		(void) run_release(RELEASE_EXPIRED_HOLD, scope_id, dedup_id);
+		if (run_release(RELEASE_EXPIRED_HOLD, entry->scope_id, dedup_id, h.bank_id) > 0)
+			sb_note_claim();
 		return (Datum) 0;
 	}
-	bank_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 1, &isnull));
+	/* a row changed: this transaction now counts as claiming (wait rules) */
+	sb_note_claim();
 	slot = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 2, &isnull));
 
 	PushActiveSnapshot(GetTransactionSnapshot());
-	item = sb_item_in_slot(bank_id, slot, GetActiveSnapshot());
+	item = sb_item_in_slot(h.bank_id, slot, GetActiveSnapshot());
 	PopActiveSnapshot();
 	return item;
 }
@@ -295,7 +314,7 @@ sb_release(PG_FUNCTION_ARGS)
 		callback.previous = error_context_stack;
 		error_context_stack = &callback;
 		SPI_connect();
-		item = release_claim(entry->scope_id, PointerGetDatum(PG_GETARG_TEXT_PP(1)));
+		item = release_claim(entry, PointerGetDatum(PG_GETARG_TEXT_PP(1)));
 		if (item != (Datum) 0)
 			item = SPI_datumTransfer(item, false, -1);
 		SPI_finish();

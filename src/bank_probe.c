@@ -78,6 +78,7 @@ static const struct
 	[SB_COL_BANK_SCOPE_ID] = {SB_BANK, "scope_id", false},
 	[SB_COL_BANK_CURSOR_SEQ] = {SB_BANK, "cursor_seq", false},
 	[SB_COL_BANK_ITEMS_TOTAL] = {SB_BANK, "items_total", false},
+	[SB_COL_BANK_NAME] = {SB_BANK, "bank_name", false},
 	[SB_COL_PROGRESS_BANK_ID] = {SB_PROGRESS, "bank_id", false},
 	[SB_COL_PROGRESS_SETTLED] = {SB_PROGRESS, "settled_upto", false},
 	[SB_COL_ITEM_ITEM] = {SB_ITEM, "item", false},

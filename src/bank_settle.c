@@ -322,11 +322,19 @@ sb_fetch_leftover(FetchState *st)
 			if ((item = sb_look_again(st)) != (Datum) 0)
 				return item;
 			if (sv.truncated)
+			{
 				from = sv.gaps[sv.ngaps - 1] + 1;
-			else if (!sb_xact_has_claims && sv.ngaps > 0)
+				continue;
+			}
+			/* an expired hold is free: take it before giving up or waiting */
+			if (answer_from_free_row(st, SB_EXPIRED_HOLD, &item, &again))
+				return item;
+			if (!again)
+			{
+				if (sb_xact_has_claims || sv.ngaps == 0)
+					return (Datum) 0;
 				sb_wait_for_slot(st->bank_id, sv.gaps[0]);
-			else
-				return (Datum) 0;
+			}
 			continue;
 		}
 
