@@ -10,8 +10,10 @@
  *                  (repeat, cursor slot, known holes)
  *   bank_claim.c   the writes: the direct claim insert, slot locks, and
  *                  the rare internal statements run as the tables' owner
- *   bank_settle.c  the slow path: surveys, the watermark, the sold-out
- *                  mark, and wait (b)
+ *   bank_settle.c  the slow path: surveys, the watermark, and wait (b)
+ *   bank_hold.c    holds that expire: sb_hold_item, sb_confirm, expiry
+ *   bank_batch.c   sb_fetch_items
+ *   bank_export.c  sb_holders
  *   bank_reuse.c   released items (free-slot reuse)
  *   bank_holder.c  sb_lookup and sb_release
  *   bank_probe.c   direct index probes and dirty-snapshot scans
@@ -34,9 +36,13 @@
  *  2. Holes behind the cursor: slots whose fetch rolled back, lost a race
  *	   for its dedup_id, or was skipped by a crash.  They have no claim row.
  *  3. Released items: free claim rows.
- * Holes and released items are handed out once the cursor has run past the
- * end of the bank (the "slow path"), or, for holes that a fast-path survey
- * noticed, by the next fetch of the same backend.
+ *  4. Expired holds (1.4, bank_hold.c): claim rows whose hold_expires has
+ *	   passed, taken over in place, the one that expired first first.
+ * Holes, released items and expired holds are handed out once the cursor
+ * has run past the end of the bank (the "slow path"), or, for holes that a
+ * fast-path survey noticed, by the next fetch of the same backend.  A
+ * dedup_id whose own hold expired takes its item back in place before
+ * anything else, if nobody has taken it over.
  *
  * The watermark, the bank's largest bank_progress.settled_upto, says that
  * every slot up to it has a committed claim row.  Committed claim rows are
@@ -54,19 +60,28 @@
  *	    scope (the unique key would make it wait anyway; if that transaction
  *	    commits, its item is the answer, and if it rolls back we claim);
  *  (b) for another transaction that holds one of the bank's remaining items
- *	    uncommitted, when nothing else is left, so that NULL ("sold out") is
- *	    not answered for an item that may come back.  Only a transaction
- *	    that holds no uncommitted claim of its own makes this wait
- *	    (xact_has_claims); a transaction that does gets NULL instead.
+ *	    uncommitted, or is changing an expired hold, when nothing else is
+ *	    left, so that NULL ("sold out") is not answered for an item that may
+ *	    come back.  Only a transaction that holds no uncommitted claim of
+ *	    its own makes this wait (sb_xact_has_claims); a transaction that
+ *	    does gets NULL instead.  A release, a confirmation and a take-back
+ *	    count as claims here (they change a claim row), so every
+ *	    transaction that can be waited on is one that never makes wait (b).
+ *  (a') for a transaction taking over this dedup_id's own expired hold (the
+ *	    holder key still names the dedup_id until it commits); made, like
+ *	    (b), only by a transaction without claims, which otherwise gets
+ *	    40001 (sb_waited_for_same_dedup_id).
  * Everything else is taken without waiting: the cursor (a sequence), empty
- * slots (conditional slot locks, bank_claim.c), released items (FOR UPDATE
- * SKIP LOCKED), the watermark (a non-unique insert, SKIP LOCKED pruning),
- * and all reads (direct index probes, dirty-snapshot surveys).
+ * slots (conditional slot locks, bank_claim.c), released items and expired
+ * holds (FOR UPDATE SKIP LOCKED), the watermark (a non-unique insert, SKIP
+ * LOCKED pruning), and all reads (direct index probes, dirty-snapshot
+ * surveys).
  *
  * Why this cannot deadlock for distinct dedup_ids: a wait-for cycle needs
- * every member to be waited on, and both kinds of wait are for a
- * transaction with an uncommitted claim.  A transaction with an uncommitted
- * claim never makes wait (b), so every edge of a cycle is a wait (a): each
+ * every member to be waited on, and every kind of wait is for a
+ * transaction with an uncommitted claim (or change of a claim row).  Such a
+ * transaction never makes wait (b) or (a'), so every edge of a cycle is a
+ * wait (a): each
  * member waits for a dedup_id that the next one claimed.  Transactions that
  * share no dedup_id have no such edge, and transactions that take shared
  * dedup_ids in one order cannot close the cycle (each member would have to
