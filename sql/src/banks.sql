@@ -115,9 +115,14 @@ $$;
  *
  * A transaction "holds an uncommitted claim" (the transaction-local setting
  * storagebox_sql.claimed) once it has claimed a slot, taken over a free row
- * or an expired hold, or written or locked a hold row (a renewal, a
- * confirm, a release of a hold): every row that other fetches may see as
+ * or an expired hold, written any claim row (a renewal, a confirm, a
+ * release) or locked a hold row: every row that other fetches may see as
  * free and wait for is locked only by such transactions.
+ *
+ * Rights.  A row that the dedup_id holds in another bank of the scope than
+ * the one named is answered, renewed, confirmed or released only if the
+ * caller has the right on that bank too (check_right by bank id), checked
+ * before anything is written; the writes name that bank's row.
  *
  * Waits, as in the C flavour, and no others:
  *  (a) inside the claim INSERT or UPDATE, for a transaction claiming the
@@ -215,6 +220,17 @@ BEGIN
          WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
            AND c.slot OPERATOR(pg_catalog.=) v_slot;
     EXCEPTION WHEN unique_violation THEN
+        -- a committed row holds our dedup_id's key: under REPEATABLE READ
+        -- and SERIALIZABLE one this snapshot cannot see (expired or not)
+        -- would make the fetch look again for ever
+        IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed'
+           AND NOT EXISTS (SELECT FROM storagebox_data.claim c
+                            WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+                              AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id) THEN
+            RAISE EXCEPTION 'could not serialize access due to a concurrent claim for the same dedup_id'
+                USING ERRCODE = 'serialization_failure',
+                      HINT = 'Retry the transaction.';
+        END IF;
         RETURN NULL;
     END;
     PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
@@ -223,14 +239,14 @@ END
 $$;
 
 /*
- * The row p_dedup_id holds in scope p_scope, locked FOR UPDATE: o_slot is
- * NULL when there is none.  The row of a live or permanent claim is waited
+ * The row p_dedup_id holds in scope p_scope, in bank p_bank (the bank whose
+ * right was checked), locked FOR UPDATE: o_slot is NULL when there is none.  The row of a live or permanent claim is waited
  * for (only the same dedup_id's sb_confirm, sb_release or renewal can hold
  * it: a taker locks a hold only once it has expired); o_busy says that the
  * row is an expired hold locked by another transaction (a taker, or the
  * same dedup_id), which was not waited for.
  */
-CREATE FUNCTION storagebox_data.lock_own(p_scope integer, p_dedup_id text,
+CREATE FUNCTION storagebox_data.lock_own(p_scope integer, p_dedup_id text, p_bank integer,
                                          OUT o_bank integer, OUT o_slot bigint, OUT o_item text,
                                          OUT o_expires timestamptz, OUT o_busy boolean)
 LANGUAGE plpgsql VOLATILE
@@ -243,6 +259,7 @@ BEGIN
           FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
            AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+           AND c.bank_id OPERATOR(pg_catalog.=) p_bank
            FOR UPDATE SKIP LOCKED;
         IF FOUND THEN
             RETURN;
@@ -250,7 +267,8 @@ BEGIN
         SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
           FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
-           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+           AND c.bank_id OPERATOR(pg_catalog.=) p_bank;
         IF NOT FOUND THEN
             o_slot := NULL;
             RETURN;
@@ -265,6 +283,7 @@ BEGIN
           FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
            AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+           AND c.bank_id OPERATOR(pg_catalog.=) p_bank
            FOR UPDATE;
         IF FOUND THEN
             RETURN;
@@ -294,9 +313,11 @@ $$;
 /*
  * The item p_dedup_id holds in scope p_scope, or NULL.  Its own expired
  * hold that nobody took is renewed in place: the same item, permanent when
- * p_hold_for is NULL, else on a new hold.
+ * p_hold_for is NULL, else on a new hold.  A row in another bank of the
+ * scope than p_bank needs p_caller's right on that bank.
  */
-CREATE FUNCTION storagebox_data.held_item(p_scope integer, p_dedup_id text, p_hold_for interval)
+CREATE FUNCTION storagebox_data.held_item(p_bank integer, p_scope integer, p_dedup_id text,
+                                          p_hold_for interval, p_caller name)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -304,20 +325,25 @@ AS $$
 DECLARE
     v_item    text;
     v_expires timestamptz;
+    v_row_bank integer;
+    v_ok      boolean;
     o         record;
     v_now     timestamptz;
 BEGIN
     LOOP
-        SELECT c.item, c.hold_expires INTO v_item, v_expires
+        SELECT c.item, c.hold_expires, c.bank_id INTO v_item, v_expires, v_row_bank
           FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
            AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
-        IF NOT FOUND OR v_expires IS NULL
-           OR v_expires OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp() THEN
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        v_ok := storagebox_data.check_right(p_bank, v_row_bank, p_caller, 'USAGE');
+        IF v_expires IS NULL OR v_expires OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp() THEN
             RETURN v_item;
         END IF;
         -- an expired hold of our own: renew it, unless it is being taken
-        o := storagebox_data.lock_own(p_scope, p_dedup_id);
+        o := storagebox_data.lock_own(p_scope, p_dedup_id, v_row_bank);
         IF o.o_slot IS NULL THEN
             RETURN NULL;
         END IF;
@@ -346,7 +372,8 @@ BEGIN
 END
 $$;
 CREATE FUNCTION storagebox_data.fetch_new(v_bank integer, v_scope integer, v_cursor regclass,
-                                          v_total bigint, p_dedup_id text, p_hold_for interval)
+                                          v_total bigint, p_dedup_id text, p_hold_for interval,
+                                          p_caller name)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -386,7 +413,7 @@ BEGIN
     -- fast path: a fresh slot from the cursor
     LOOP
         IF NOT v_first THEN
-            v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
+            v_item := storagebox_data.held_item(v_bank, v_scope, p_dedup_id, p_hold_for, p_caller);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
@@ -413,7 +440,7 @@ BEGIN
     v_first := true;
     LOOP
         IF NOT v_first THEN
-            v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
+            v_item := storagebox_data.held_item(v_bank, v_scope, p_dedup_id, p_hold_for, p_caller);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
@@ -448,7 +475,7 @@ BEGIN
                     END IF;
                     -- claimed and committed since we looked, or our dedup_id
                     -- was given an item meanwhile
-                    v_item := storagebox_data.held_item(v_scope, p_dedup_id, p_hold_for);
+                    v_item := storagebox_data.held_item(v_bank, v_scope, p_dedup_id, p_hold_for, p_caller);
                     IF v_item IS NOT NULL THEN
                         RETURN v_item;
                     END IF;
@@ -526,7 +553,8 @@ END;
 -- what sb_fetch_item and sb_hold_item answer, and sb_fetch_items for each
 -- dedup_id.  The caller turns errors into ones without internal statements.
 CREATE FUNCTION storagebox_data.fetch_one(p_bank integer, p_scope integer, p_cursor regclass,
-                                          p_total bigint, p_dedup_id text, p_hold_for interval)
+                                          p_total bigint, p_dedup_id text, p_hold_for interval,
+                                          p_caller name)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -534,18 +562,25 @@ AS $$
 DECLARE
     v_item    text;
     v_expires timestamptz;
+    v_row_bank integer;
+    v_ok      boolean;
     v_now     timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     -- a repeat: one index probe (the claim row carries its item); a live
-    -- hold stays as it is, an expired one of our own is renewed
-    SELECT c.item, c.hold_expires INTO v_item, v_expires FROM storagebox_data.claim c
+    -- hold stays as it is, an expired one of our own is renewed; a row of
+    -- another bank of the scope needs the right on that bank
+    SELECT c.item, c.hold_expires, c.bank_id INTO v_item, v_expires, v_row_bank
+      FROM storagebox_data.claim c
      WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
        AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
     IF FOUND THEN
         IF v_expires IS NULL OR v_expires OPERATOR(pg_catalog.>) v_now THEN
+            IF v_row_bank OPERATOR(pg_catalog.<>) p_bank THEN
+                v_ok := storagebox_data.check_right(p_bank, v_row_bank, p_caller, 'USAGE');
+            END IF;
             RETURN v_item;
         END IF;
-        v_item := storagebox_data.held_item(p_scope, p_dedup_id, p_hold_for);
+        v_item := storagebox_data.held_item(p_bank, p_scope, p_dedup_id, p_hold_for, p_caller);
         IF v_item IS NOT NULL THEN
             RETURN v_item;
         END IF;
@@ -555,7 +590,7 @@ BEGIN
     IF storagebox_data.sold_out(p_bank, p_total, v_now) THEN
         RETURN NULL;
     END IF;
-    RETURN storagebox_data.fetch_new(p_bank, p_scope, p_cursor, p_total, p_dedup_id, p_hold_for);
+    RETURN storagebox_data.fetch_new(p_bank, p_scope, p_cursor, p_total, p_dedup_id, p_hold_for, p_caller);
 END
 $$;
 
@@ -583,9 +618,9 @@ $$;
 
 /*
  * Per-bank rights (sql/src/operate.sql): on a restricted bank, one whose
- * cursor has a grantee besides its owner, or always with p_always, the
- * invoking role p_caller needs p_privilege on the cursor.  Returns true or
- * raises 42501.  Call it in an assignment.
+ * cursor has an ACL, or always with p_always, the invoking role p_caller
+ * needs p_privilege on the cursor.  Returns true or raises 42501.  Call it
+ * in an assignment.
  */
 CREATE FUNCTION storagebox_data.check_right(p_bank text, p_cursor regclass, p_caller name,
                                             p_privilege text, p_always boolean)
@@ -606,15 +641,38 @@ BEGIN
 END
 $$;
 
--- Whether a bank is restricted: its cursor's ACL has a grantee besides the
--- cursor's owner (one catalog probe).
+-- The same for a row that a call on bank p_bank reaches in bank p_row_bank,
+-- another bank of the scope: the caller needs the right on that bank too.
+CREATE FUNCTION storagebox_data.check_right(p_bank integer, p_row_bank integer, p_caller name,
+                                            p_privilege text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name   text;
+    v_cursor regclass;
+BEGIN
+    IF p_row_bank IS NULL OR p_row_bank OPERATOR(pg_catalog.=) p_bank THEN
+        RETURN true;
+    END IF;
+    SELECT t.bank_name, t.cursor_seq INTO v_name, v_cursor FROM storagebox_data.bank t
+     WHERE t.bank_id OPERATOR(pg_catalog.=) p_row_bank;
+    RETURN storagebox_data.check_right(v_name, v_cursor, p_caller, p_privilege, false);
+END
+$$;
+
+-- Whether a bank is restricted: its cursor has an ACL (one catalog probe).
+-- A sequence has none until something is granted on it, and keeps one,
+-- listing its owner, after the last grant is revoked: the bank stays
+-- closed until the cursor is granted to PUBLIC.
 CREATE FUNCTION storagebox_data.restricted(p_cursor regclass)
 RETURNS boolean
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_class k, pg_catalog.aclexplode(k.relacl) a
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_class k
                     WHERE k.oid OPERATOR(pg_catalog.=) p_cursor::pg_catalog.oid
-                      AND a.grantee OPERATOR(pg_catalog.<>) k.relowner);
+                      AND k.relacl IS NOT NULL);
 END;
 
 /*
@@ -682,7 +740,7 @@ BEGIN
     -- reaches the caller with this function's line as its context, never
     -- the text of an internal statement.
     BEGIN
-        RETURN storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, p_dedup_id, p_hold_for);
+        RETURN storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, p_dedup_id, p_hold_for, p_caller);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
                                 v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT;
@@ -713,10 +771,12 @@ END;
  *
  * Once a fetch finds the bank sold out, one statement checks that it still
  * is (sb_fetch_item's sold-out test) and answers every remaining dedup_id
- * at that instant: its item if it holds one, else NULL.  That is what
- * fetching them one by one at that instant would give.  If the test fails
- * (an item came free, or one is held uncommitted), fetching goes on one by
- * one and the test is tried again after twice as many dedup_ids.
+ * at that instant: its item if it holds one, else NULL; one that holds a
+ * row of another bank of the scope is fetched (the right on that bank is
+ * checked, its own expired hold renewed).  That is what fetching them one
+ * by one at that instant would give.  If the test fails (an item came
+ * free, or one is held uncommitted), fetching goes on one by one and the
+ * test is tried again after twice as many dedup_ids.
  */
 CREATE FUNCTION storagebox_data.fetch_items(p_bank text, p_dedup_ids text[], p_caller name)
 RETURNS TABLE (o_dedup_id text, o_item text)
@@ -731,6 +791,7 @@ DECLARE
     v_total   bigint;
     v_restricted boolean;
     v_ok      boolean;
+    v_row_bank integer;
     v_ids     text[];
     v_n       integer;
     v_i       integer := 0;
@@ -773,12 +834,13 @@ BEGIN
         WHILE v_i OPERATOR(pg_catalog.<) v_n LOOP
             v_i := v_i OPERATOR(pg_catalog.+) 1;
             o_dedup_id := v_ids[v_i];
-            o_item := storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, o_dedup_id, NULL);
+            o_item := storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, o_dedup_id, NULL, p_caller);
             RETURN NEXT;
             IF o_item IS NULL AND v_i OPERATOR(pg_catalog.>=) v_try AND v_i OPERATOR(pg_catalog.<) v_n THEN
                 v_now := pg_catalog.clock_timestamp();
-                RETURN QUERY
-                    SELECT r.x, c.item
+                v_rows := 0;
+                FOR o_dedup_id, o_item, v_row_bank IN
+                    SELECT r.x, c.item, c.bank_id
                       FROM pg_catalog.unnest(v_ids[v_i OPERATOR(pg_catalog.+) 1 : v_n]) WITH ORDINALITY AS r(x, ord)
                       LEFT JOIN storagebox_data.claim c
                         ON c.scope_id OPERATOR(pg_catalog.=) v_scope
@@ -786,8 +848,19 @@ BEGIN
                      WHERE storagebox_data.sold_out(v_bank,
                                (SELECT t.items_total FROM storagebox_data.bank t
                                  WHERE t.bank_id OPERATOR(pg_catalog.=) v_bank), v_now)
-                     ORDER BY r.ord;
-                GET DIAGNOSTICS v_rows = ROW_COUNT;
+                     ORDER BY r.ord
+                LOOP
+                    v_rows := v_rows OPERATOR(pg_catalog.+) 1;
+                    -- a row of another bank of the scope (live, or an expired
+                    -- hold of its own to renew): what a fetch gives, with the
+                    -- right on that bank checked; none of this bank has
+                    -- expired at v_now (it is sold out)
+                    IF v_row_bank OPERATOR(pg_catalog.<>) v_bank THEN
+                        o_item := storagebox_data.fetch_one(v_bank, v_scope, v_cursor, v_total, o_dedup_id,
+                                                            NULL, p_caller);
+                    END IF;
+                    RETURN NEXT;
+                END LOOP;
                 EXIT WHEN v_rows OPERATOR(pg_catalog.>) 0;
                 -- items may have been added since the call began
                 SELECT t.items_total INTO v_total FROM storagebox_data.bank t

@@ -8,7 +8,8 @@
 
 -- sb_confirm(bank, dedup_id): a live hold becomes permanent; a permanent
 -- item stays so; both return the item.  NULL when dedup_id holds nothing
--- (no claim, or a hold past its expiry).
+-- (no claim, or a hold past its expiry).  A row in another bank of the
+-- scope needs the right on that bank too.
 CREATE FUNCTION storagebox_data.confirm(p_bank text, p_dedup_id text, p_caller name)
 RETURNS text
 LANGUAGE plpgsql
@@ -20,6 +21,7 @@ DECLARE
     v_ok boolean;
     v_item text;
     v_expires timestamptz;
+    v_row_bank integer;
     o record;
     v_state text;
     v_msg text;
@@ -34,9 +36,11 @@ BEGIN
     p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
     v_ok := storagebox_data.check_right(p_bank, b.cursor_seq, p_caller, 'USAGE', false);
     BEGIN
-        SELECT c.item, c.hold_expires INTO v_item, v_expires FROM storagebox_data.claim c
+        SELECT c.item, c.hold_expires, c.bank_id INTO v_item, v_expires, v_row_bank
+          FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) b.scope_id
            AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
+        v_ok := storagebox_data.check_right(b.bank_id, v_row_bank, p_caller, 'USAGE');
         IF v_expires IS NULL THEN
             RETURN v_item;          -- permanent, or nothing held
         ELSIF v_expires OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp() THEN
@@ -44,7 +48,7 @@ BEGIN
         END IF;
         -- a live hold: lock it (waiting only for the same dedup_id) and
         -- decide on what it is now
-        o := storagebox_data.lock_own(b.scope_id, p_dedup_id);
+        o := storagebox_data.lock_own(b.scope_id, p_dedup_id, v_row_bank);
         IF o.o_slot IS NULL OR o.o_busy THEN
             RETURN NULL;
         ELSIF o.o_expires IS NULL THEN

@@ -10,12 +10,16 @@
  *   fetch  USAGE   sb_fetch_item, sb_hold_item, sb_confirm, sb_release,
  *                  sb_fetch_items, sb_lookup
  *   read   SELECT  sb_holders, sb_lookup
- * A bank whose cursor has no grantee besides its owner is unrestricted:
- * EXECUTE on a function is all a caller needs, as before 1.4.  sb_holders
- * always needs read.  The owner of the extension's tables (who owns every
- * cursor) and superusers always pass.  Keeping the rights in the ACL means
- * pg_dump keeps them, DROP ROLE refuses to drop a role that still has one,
- * DROP OWNED BY takes them away, and \dp storagebox_data.* shows them.
+ * A bank whose cursor has no ACL (relacl NULL: nothing was ever granted
+ * on it) is unrestricted: EXECUTE on a function is all a caller needs, as
+ * before 1.4.  Once it has one, it stays restricted after the last revoke;
+ * a grant to PUBLIC on the cursor opens it again.  A row reached through
+ * another bank of the scope needs the right on its own bank too.
+ * sb_holders always needs read.  The owner of the extension's tables (who
+ * owns every cursor) and superusers always pass.  Keeping the rights in
+ * the ACL means pg_dump keeps them, DROP ROLE refuses to drop a role that
+ * still has one, DROP OWNED BY takes them away, and \dp storagebox_data.*
+ * shows them.
  */
 
 -- The privilege of the cursor sequence that a bank right stands for.

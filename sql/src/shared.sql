@@ -118,7 +118,8 @@ $$;
 
 -- sb_lookup and sb_release run as the caller and pass CURRENT_USER to their
 -- bodies, which check the bank's rights for that role (see
--- storagebox_data.fetch_item).  A hold past its expiry holds nothing.
+-- storagebox_data.fetch_item), and the rights on the row's own bank when it
+-- is another bank of the scope.  A hold past its expiry holds nothing.
 CREATE FUNCTION storagebox_data.lookup(p_bank text, p_dedup_id text, p_caller name)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -129,16 +130,18 @@ DECLARE
     b storagebox_data.bank;
     v_ok boolean;
     v_item text;
+    v_row_bank integer;
 BEGIN
     b := storagebox_data.bank_by_name(p_bank, false);
     p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
     v_ok := storagebox_data.check_right(p_bank, b.cursor_seq, p_caller, 'USAGE, SELECT', false);
-    SELECT c.item INTO v_item
+    SELECT c.item, c.bank_id INTO v_item, v_row_bank
       FROM storagebox_data.claim c
      WHERE c.scope_id OPERATOR(pg_catalog.=) b.scope_id
        AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
        AND (c.hold_expires IS NULL
             OR c.hold_expires OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp());
+    v_ok := storagebox_data.check_right(b.bank_id, v_row_bank, p_caller, 'USAGE, SELECT');
     RETURN v_item;
 END
 $$;
@@ -159,6 +162,7 @@ AS $$
 DECLARE
     b storagebox_data.bank;
     v_ok boolean;
+    v_row_bank integer;
     o record;
     v_state text;
     v_msg text;
@@ -175,14 +179,22 @@ BEGIN
     p_dedup_id := storagebox_data.checked_name('dedup_id', p_dedup_id);
     v_ok := storagebox_data.check_right(p_bank, b.cursor_seq, p_caller, 'USAGE', false);
     BEGIN
+        -- the row's bank, whose right is checked when it is another bank of
+        -- the scope; only that bank's row is changed
+        SELECT c.bank_id INTO v_row_bank FROM storagebox_data.claim c
+         WHERE c.scope_id OPERATOR(pg_catalog.=) b.scope_id
+           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        v_ok := storagebox_data.check_right(b.bank_id, v_row_bank, p_caller, 'USAGE');
         -- an expired hold being taken over holds nothing: not waited for
-        o := storagebox_data.lock_own(b.scope_id, p_dedup_id);
+        o := storagebox_data.lock_own(b.scope_id, p_dedup_id, v_row_bank);
         IF o.o_slot IS NULL OR o.o_busy THEN
             RETURN NULL;
         END IF;
-        IF o.o_expires IS NOT NULL THEN
-            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-        END IF;
+        -- a row changed: a claim for the wait rules
+        PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
         -- The claim row stays and becomes a free slot of the item's own bank.
         UPDATE storagebox_data.claim AS c
            SET scope_id = NULL, dedup_id = NULL, held_since = NULL, hold_expires = NULL

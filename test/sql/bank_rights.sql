@@ -2,7 +2,9 @@
 -- (USAGE on the bank's cursor) and read (SELECT on it).  A bank without
 -- grants is open to any role with EXECUTE, as before 1.4; once a role is
 -- granted a right on it, every other role without one gets 42501 and
--- nothing changes.  sb_holders always needs read.
+-- nothing changes, even after the last revoke (a grant to PUBLIC on the
+-- cursor opens it again).  sb_holders always needs read.  A row reached
+-- through another bank of the dedup scope needs the right on its own bank.
 SET client_min_messages = warning;
 
 -- regress.try with the number of the bank's cursor masked (it depends on
@@ -10,7 +12,8 @@ SET client_min_messages = warning;
 CREATE FUNCTION pg_temp.try(stmt text) RETURNS text
 LANGUAGE sql AS $$ SELECT regexp_replace(regress.try(stmt), 'bank_cursor_[0-9]+', 'bank_cursor_N', 'g') $$;
 GRANT EXECUTE ON FUNCTION pg_temp.try(text) TO PUBLIC;
--- The grantees of a bank's cursor other than its owner, and what they have.
+-- The grantees of a bank's cursor other than its owner, and what they have
+-- (PUBLIC shows as -).
 CREATE FUNCTION pg_temp.rights(p_bank text) RETURNS TABLE (grantee regrole, privilege text)
 LANGUAGE sql AS $$
     SELECT a.grantee::regrole, a.privilege_type
@@ -167,14 +170,36 @@ RESET ROLE;
 -- ... revoking what was never granted changes nothing ...
 SELECT sb_revoke('br', 'regress_br_b', 'fetch');
 SELECT * FROM pg_temp.rights('br');
--- ... and when the last grant goes, the bank is unrestricted again
+-- ... and when the last grant goes, the bank stays restricted: taking a
+-- role's right away never opens the bank to everybody ...
 SELECT sb_revoke('br', 'regress_br_a', 'read');
 SELECT * FROM pg_temp.rights('br');
+SELECT regress.bank_state('br') AS before \gset
 SET ROLE regress_br_b;
-SELECT sb_fetch_item('br', 'b-9') AS b_fetch_unrestricted;
+SELECT pg_temp.try($$SELECT sb_fetch_item('br', 'b-9')$$) AS b_fetch_after_last_revoke;
+SELECT pg_temp.try($$SELECT sb_lookup('br', 'b-2')$$) AS b_lookup_after_last_revoke;
+RESET ROLE;
+SET ROLE regress_br_a;
+SELECT pg_temp.try($$SELECT sb_lookup('br', 'a-3')$$) AS a_lookup_after_last_revoke;
+RESET ROLE;
+SELECT regress.bank_state('br') = :'before' AS unchanged;
+-- ... until the operator grants the cursor to PUBLIC: every role with
+-- EXECUTE may then use the bank (sb_holders still needs read)
+DO $$ BEGIN
+    EXECUTE format('GRANT USAGE ON SEQUENCE %s TO PUBLIC',
+                   (SELECT cursor_seq FROM storagebox_data.bank WHERE bank_name = 'br'));
+END $$;
+SELECT * FROM pg_temp.rights('br');
+SET ROLE regress_br_b;
+SELECT sb_fetch_item('br', 'b-9') AS b_fetch_public;
 SELECT sb_lookup('br', 'b-9') AS b_lookup;
 SELECT pg_temp.try($$SELECT * FROM sb_holders('br')$$) AS holders_still_need_read;
 RESET ROLE;
+DO $$ BEGIN
+    EXECUTE format('REVOKE USAGE ON SEQUENCE %s FROM PUBLIC',
+                   (SELECT cursor_seq FROM storagebox_data.bank WHERE bank_name = 'br'));
+END $$;
+SELECT * FROM pg_temp.rights('br');
 
 -- A right granted to a role reaches its members, as any privilege does
 CREATE ROLE regress_br_member IN ROLE regress_br_a;
@@ -186,10 +211,60 @@ SET ROLE regress_br_b;
 SELECT pg_temp.try($$SELECT sb_fetch_item('br', 'b-10')$$) AS b_fetch_restricted_again;
 RESET ROLE;
 
+-- Banks of one dedup scope share their holders.  open_b is unrestricted,
+-- secret_b restricted (regress_br_a may fetch from it); ids that hold an
+-- item of secret_b -- permanently, on a live hold, on an expired hold --
+-- cannot be looked up, fetched, held, confirmed, released or batched
+-- through open_b by a role without the right on secret_b; nothing changes.
+SELECT sb_create_bank('open_b', 'br_scope');
+SELECT sb_create_bank('secret_b', 'br_scope');
+SELECT sb_add_items('open_b', ARRAY['o-1', 'o-2']);
+SELECT sb_add_items('secret_b', ARRAY['s-1', 's-2', 's-3', 's-4']);
+SELECT sb_grant('secret_b', 'regress_br_a', 'fetch');
+SELECT sb_fetch_item('secret_b', 'x-perm') AS perm, sb_hold_item('secret_b', 'x-hold', '1 hour') AS hold,
+       sb_hold_item('secret_b', 'x-gone', '10 milliseconds') AS short_hold;
+-- open_b sold out (the last fetch finds it so and settles it)
+SELECT sb_fetch_item('open_b', 'own-1'), sb_fetch_item('open_b', 'own-2');
+SELECT sb_fetch_item('open_b', 'own-3') AS sold_out;
+SELECT pg_sleep(0.1);               -- x-gone's hold has expired
+SELECT regress.bank_state('open_b') AS open_before, regress.bank_state('secret_b') AS secret_before \gset
+SELECT count(*) AS claims_before FROM storagebox_data.claim \gset
+SET ROLE regress_br_b;
+SELECT pg_temp.try($$SELECT sb_lookup('open_b', 'x-perm')$$) AS lookup;
+SELECT pg_temp.try($$SELECT sb_lookup('open_b', 'x-hold')$$) AS lookup_hold;
+SELECT pg_temp.try($$SELECT sb_fetch_item('open_b', 'x-perm')$$) AS fetch;
+SELECT pg_temp.try($$SELECT sb_fetch_item('open_b', 'x-hold')$$) AS fetch_hold;
+SELECT pg_temp.try($$SELECT sb_fetch_item('open_b', 'x-gone')$$) AS fetch_expired;
+SELECT pg_temp.try($$SELECT sb_hold_item('open_b', 'x-perm', '10 minutes')$$) AS hold;
+SELECT pg_temp.try($$SELECT sb_hold_item('open_b', 'x-gone', '10 minutes')$$) AS hold_expired;
+SELECT pg_temp.try($$SELECT sb_confirm('open_b', 'x-hold')$$) AS confirm;
+SELECT pg_temp.try($$SELECT sb_confirm('open_b', 'x-perm')$$) AS confirm_perm;
+SELECT pg_temp.try($$SELECT sb_confirm('open_b', 'x-gone')$$) AS confirm_expired;
+SELECT pg_temp.try($$SELECT sb_release('open_b', 'x-hold')$$) AS release_hold;
+SELECT pg_temp.try($$SELECT sb_release('open_b', 'x-perm')$$) AS release;
+SELECT pg_temp.try($$SELECT sb_release('open_b', 'x-gone')$$) AS release_expired;
+SELECT pg_temp.try($$SELECT * FROM sb_fetch_items('open_b', ARRAY['x-perm'])$$) AS fetch_items;
+SELECT pg_temp.try($$SELECT * FROM sb_fetch_items('open_b', ARRAY['x-hold', 'a-new'])$$) AS fetch_items_sold_out;
+-- an expired hold holds nothing: its lookup is NULL, in any bank
+SELECT sb_lookup('open_b', 'x-gone') AS lookup_expired;
+RESET ROLE;
+SELECT regress.bank_state('open_b') = :'open_before' AS open_unchanged,
+       regress.bank_state('secret_b') = :'secret_before' AS secret_unchanged,
+       (SELECT count(*) FROM storagebox_data.claim) = :claims_before AS claims_unchanged;
+-- regress_br_a, with fetch on secret_b, may do all of it through open_b
+SET ROLE regress_br_a;
+SELECT sb_lookup('open_b', 'x-perm') AS lookup, sb_fetch_item('open_b', 'x-hold') AS fetch_hold;
+SELECT dedup_id, item FROM sb_fetch_items('open_b', ARRAY['x-perm', 'a-new']);
+SELECT sb_confirm('open_b', 'x-hold') AS confirm, sb_release('open_b', 'x-perm') AS release;
+RESET ROLE;
+SELECT dedup_id, item, hold_expires IS NULL AS permanent FROM sb_holders('secret_b');
+
 -- Dropping the bank takes its rights with it: the roles can then be dropped
 -- once their EXECUTE grants are gone
 SELECT sb_drop_bank('br');
 SELECT sb_drop_bank('br_open');
+SELECT sb_drop_bank('open_b');
+SELECT sb_drop_bank('secret_b');
 REVOKE EXECUTE ON FUNCTION sb_fetch_item(text, text), sb_hold_item(text, text, interval),
     sb_confirm(text, text), sb_release(text, text), sb_lookup(text, text),
     sb_fetch_items(text, text[]), sb_holders(text)
