@@ -44,9 +44,13 @@
 
 static HTAB *bank_cache = NULL;
 
-/* Whether seqoid is still the cursor of bank bank_id. */
+/*
+ * Whether seqoid is still the cursor of bank bank_id; if so, *restricted
+ * says whether the bank is restricted (see require_right_on_cursor), read
+ * from the same catalog tuple.
+ */
 static bool
-cursor_belongs_to(Oid seqoid, int32 bank_id)
+cursor_belongs_to(Oid seqoid, int32 bank_id, bool *restricted)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(seqoid));
 	char		expected[NAMEDATALEN];
@@ -57,6 +61,7 @@ cursor_belongs_to(Oid seqoid, int32 bank_id)
 	snprintf(expected, sizeof(expected), "bank_cursor_%d", bank_id);
 	ok = ((Form_pg_class) GETSTRUCT(tuple))->relnamespace == sb_data_namespace() &&
 		strcmp(NameStr(((Form_pg_class) GETSTRUCT(tuple))->relname), expected) == 0;
+	*restricted = !heap_attisnull(tuple, Anum_pg_class_relacl, NULL);
 	ReleaseSysCache(tuple);
 	return ok;
 }
@@ -78,6 +83,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 	Datum		values[3];
 	bool		isnull[3];
 	bool		found;
+	bool		restricted = false;
 
 	if (bank_cache == NULL)
 		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
@@ -87,7 +93,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 	{
 		if (lock_cursor)
 			LockRelationOid(entry->cursor_seq, RowExclusiveLock);
-		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id))
+		if (cursor_belongs_to(entry->cursor_seq, entry->bank_id, &entry->restricted))
 			return entry;
 		hash_search(bank_cache, name, HASH_REMOVE, NULL);
 	}
@@ -100,7 +106,8 @@ sb_find_bank(text *bank, bool lock_cursor)
 	{
 		if (lock_cursor)
 			LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
-		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]));
+		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]),
+								  &restricted);
 	}
 	if (!found)
 		ereport(ERROR,
@@ -112,6 +119,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 	entry->bank_id = DatumGetInt32(values[0]);
 	entry->scope_id = DatumGetInt32(values[1]);
 	entry->cursor_seq = DatumGetObjectId(values[2]);
+	entry->restricted = restricted;
 	entry->nholes = 0;
 	entry->survey_blocker = InvalidTransactionId;
 	entry->survey_upto = 0;
@@ -131,16 +139,11 @@ sb_find_bank(text *bank, bool lock_cursor)
  * open to everybody; GRANT ... TO PUBLIC on the cursor opens it again.
  */
 static void
-require_right_on_cursor(Oid cursor_seq, const char *bank_name, SbBankRight right)
+require_right_on_cursor(Oid cursor_seq, bool restricted, const char *bank_name,
+						SbBankRight right)
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(cursor_seq));
-	bool		restricted;
 	AclMode		mode;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", cursor_seq);
-	restricted = !heap_attisnull(tuple, Anum_pg_class_relacl, NULL);
-	ReleaseSysCache(tuple);
 	if (!restricted && right != SB_RIGHT_READ)
 		return;
 
@@ -153,11 +156,14 @@ require_right_on_cursor(Oid cursor_seq, const char *bank_name, SbBankRight right
 				 errhint("The owner of the bank can grant access with sb_grant().")));
 }
 
-/* sb_require_right_on_cursor for a bank of the cache. */
+/*
+ * require_right_on_cursor for a bank just found by sb_find_bank, which read
+ * whether it is restricted.
+ */
 void
 sb_require_bank_right(BankCacheEntry *entry, SbBankRight right)
 {
-	require_right_on_cursor(entry->cursor_seq, entry->name, right);
+	require_right_on_cursor(entry->cursor_seq, entry->restricted, entry->name, right);
 }
 
 /*
@@ -173,6 +179,8 @@ sb_require_right_on_bank_id(int32 bank_id, SbBankRight right)
 	Datum		values[2];
 	bool		isnull[2];
 	bool		found;
+	bool		restricted;
+	HeapTuple	tuple;
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	found = sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
@@ -180,6 +188,11 @@ sb_require_right_on_bank_id(int32 bank_id, SbBankRight right)
 	PopActiveSnapshot();
 	if (!found)
 		elog(ERROR, "storagebox bank %d is missing", bank_id);
-	require_right_on_cursor(DatumGetObjectId(values[0]),
+	tuple = SearchSysCache1(RELOID, values[0]);
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", DatumGetObjectId(values[0]));
+	restricted = !heap_attisnull(tuple, Anum_pg_class_relacl, NULL);
+	ReleaseSysCache(tuple);
+	require_right_on_cursor(DatumGetObjectId(values[0]), restricted,
 							TextDatumGetCString(values[1]), right);
 }

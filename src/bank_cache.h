@@ -24,6 +24,7 @@ typedef struct BankCacheEntry
 	int32		bank_id;
 	int32		scope_id;
 	Oid			cursor_seq;
+	bool		restricted;		/* as of the last sb_find_bank (rights) */
 	/* holes seen behind the cursor by a fast-path survey, to claim next */
 	int			nholes;
 	int64		holes[SB_MAX_HOLES];

@@ -22,24 +22,36 @@
  * shows them.
  */
 
--- The privilege of the cursor sequence that a bank right stands for.
-CREATE FUNCTION storagebox_data.bank_right_privilege(p_right text)
+-- The GRANT (p_grant) or REVOKE statement that gives or takes a bank
+-- right: the cursor sequence's privilege that the right stands for.
+CREATE FUNCTION storagebox_data.bank_right_statement(p_bank text, p_role regrole,
+                                                     p_right text, p_grant boolean)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    b storagebox_data.bank;
+    v_privilege text;
 BEGIN
+    b := storagebox_data.bank_by_name(p_bank, false);
+    IF p_role IS NULL THEN
+        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     IF p_right IS NULL THEN
         RAISE EXCEPTION 'privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     CASE p_right
-        WHEN 'fetch' THEN RETURN 'USAGE';
-        WHEN 'read' THEN RETURN 'SELECT';
+        WHEN 'fetch' THEN v_privilege := 'USAGE';
+        WHEN 'read' THEN v_privilege := 'SELECT';
         ELSE
             RAISE EXCEPTION 'unrecognized bank privilege "%"', p_right
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Use fetch or read.';
     END CASE;
+    RETURN pg_catalog.format(CASE WHEN p_grant THEN 'GRANT %s ON SEQUENCE %s TO %s'
+                                  ELSE 'REVOKE %s ON SEQUENCE %s FROM %s' END,
+                             v_privilege, b.cursor_seq, p_role);
 END
 $$;
 
@@ -49,16 +61,8 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    b storagebox_data.bank;
-    v_privilege text;
 BEGIN
-    b := storagebox_data.bank_by_name(bank, false);
-    IF role IS NULL THEN
-        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    v_privilege := storagebox_data.bank_right_privilege(privilege);
-    EXECUTE pg_catalog.format('GRANT %s ON SEQUENCE %s TO %s', v_privilege, b.cursor_seq, role);
+    EXECUTE storagebox_data.bank_right_statement(bank, role, privilege, true);
 END
 $$;
 
@@ -68,16 +72,8 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    b storagebox_data.bank;
-    v_privilege text;
 BEGIN
-    b := storagebox_data.bank_by_name(bank, false);
-    IF role IS NULL THEN
-        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    v_privilege := storagebox_data.bank_right_privilege(privilege);
-    EXECUTE pg_catalog.format('REVOKE %s ON SEQUENCE %s FROM %s', v_privilege, b.cursor_seq, role);
+    EXECUTE storagebox_data.bank_right_statement(bank, role, privilege, false);
 END
 $$;
 
@@ -122,6 +118,6 @@ SELECT b.bank_name AS bank,
               k.held
         OFFSET 0) h;            -- computed once, not once per output column
 
-REVOKE ALL ON FUNCTION storagebox_data.bank_right_privilege(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION storagebox_data.bank_right_statement(text, regrole, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_grant(text, regrole, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.sb_revoke(text, regrole, text) FROM PUBLIC;
