@@ -23,7 +23,8 @@ OBJS = \
 	src/bank_export.o \
 	src/bank_load.o \
 	src/seq_run.o \
-	src/dispenser.o
+	src/dispenser.o \
+	src/citus_guard.o
 
 # The released C scripts, plus the upgrade script to this version, which make
 # builds from pieces shared with the SQL flavour (sql/src/README).
@@ -129,3 +130,13 @@ prove_installcheck:
 	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
 		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' SB_FLAVOR='$(FLAVOR)' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) -I $(srcdir)/test/perl $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+
+# The Citus tests (test/citus): each starts its own coordinator and two
+# workers with tools/citus_cluster.sh, and skips itself where Citus is not
+# installed.
+.PHONY: prove_citus
+prove_citus:
+	rm -rf $(CURDIR)/tmp_check
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
+		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' SB_FLAVOR='$(FLAVOR)' \
+		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) -I $(srcdir)/test/perl $(if $(PROVE_TESTS),$(PROVE_TESTS),test/citus/t/*.pl)

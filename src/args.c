@@ -17,6 +17,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "citus_guard.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_check_name);
@@ -65,7 +66,10 @@ limit_for(const char *what)
  * checked_name(what text, value text) returns text: checks a bank, scope or
  * dispenser name or a dedup_id for the PL/pgSQL functions and hands the
  * value back, so that they call it as a simple expression (an error then
- * shows their own line, not the text of an internal statement).  1.0 and
+ * shows their own line, not the text of an internal statement).  Every
+ * PL/pgSQL function of the API checks a name first, so this is also where
+ * they refuse to run on a node whose storagebox tables are not local
+ * (citus_guard.c).  1.0 and
  * 1.1 declared the same C function as check_name(...) returns void.
  */
 Datum
@@ -78,6 +82,7 @@ sb_check_name(PG_FUNCTION_ARGS)
 	what = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	sb_require_arg(what, PG_ARGISNULL(1));
 	sb_require_text(what, PG_GETARG_TEXT_PP(1), limit_for(what));
+	sb_require_local_node();
 	PG_RETURN_DATUM(PG_GETARG_DATUM(1));
 }
 

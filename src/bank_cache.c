@@ -40,6 +40,7 @@
 #include "utils/syscache.h"
 
 #include "bank_cache.h"
+#include "citus_guard.h"
 #include "bank_probe.h"
 
 static HTAB *bank_cache = NULL;
@@ -85,6 +86,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 	bool		found;
 	bool		restricted = false;
 
+	sb_require_local_node();
 	if (bank_cache == NULL)
 		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
 

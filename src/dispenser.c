@@ -51,6 +51,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "citus_guard.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_next);
@@ -225,6 +226,7 @@ dispense(text *name, int count, int64 *values)
 	Oid			seqoid;
 
 	sb_require_text("dispenser", name, SB_NAME_MAX_BYTES);
+	sb_require_local_node();
 	PreventCommandIfReadOnly("sb_next()");
 	key = text_to_cstring(name);
 	seqoid = dispenser_sequence(name, key);
@@ -318,6 +320,7 @@ sb_dispenser_next_value(PG_FUNCTION_ARGS)
 {
 	Oid			seqoid = PG_GETARG_OID(0);
 
+	sb_require_local_node();
 	if (pg_class_aclcheck(seqoid, GetUserId(), ACL_SELECT | ACL_USAGE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

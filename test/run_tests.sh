@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run every test tier of storagebox against a throwaway server, for both
 # flavours (C: storagebox, SQL: storagebox_sql): pg_regress (test/sql),
-# isolation specs (test/specs), TAP (test/t); then the catalog comparison of
+# isolation specs (test/specs), TAP (test/t); the Citus TAP tests
+# (test/citus, skipped where Citus is not installed); then the catalog comparison of
 # the flavours (test/flavours/compare.sh), the check of the pg_tle install
 # file (tools/check_pgtle_dist.sh) and a smoke run of the benchmark scripts
 # (bench/run.sh --smoke).
@@ -60,6 +61,20 @@ count_pg_regress() {
     echo "$3: $ok passed, $bad failed"
 }
 
+# TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
+# A test file that does not apply says "skipped:" (one skip), an assertion
+# skipped inside a file says "ok N # skip".
+count_tap() {
+    local skip_one skip_file ok bad
+    skip_one=$(grep -cE '^\s*ok [0-9]+ # skip' "$1")
+    skip_file=$(grep -cE '\.\. skipped:' "$1")
+    ok=$(( $(grep -cE '^\s*ok [0-9]+' "$1") - skip_one ))
+    bad=$(grep -cE '^\s*not ok [0-9]+' "$1")
+    passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + skip_one + skip_file))
+    [ "$2" -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
+    echo "$3: $ok passed, $bad failed, $((skip_one + skip_file)) skipped"
+}
+
 for flavour in c sql; do
     as_tester "$env && make installcheck FLAVOR=$flavour ISOLATION=" >"$work/regress.log" 2>&1
     rc=$?; cat "$work/regress.log"; count_pg_regress "$work/regress.log" $rc "pg_regress ($flavour)"
@@ -69,19 +84,17 @@ for flavour in c sql; do
     rc=$?; cat "$work/isolation.log"; count_pg_regress "$work/isolation.log" $rc "isolation ($flavour)"
     [ $rc -ne 0 ] && [ -f "$work/src/output_iso/regression.diffs" ] && cat "$work/src/output_iso/regression.diffs"
 
-    # TAP: one assertion a line "ok N" / "not ok N" in prove's verbose output.
     as_tester "$env && unset PGHOST PGPORT && make prove_installcheck FLAVOR=$flavour PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
     rc=$?; cat "$work/tap.log"
-    # A test file that does not apply to this flavour says "skipped:" (one
-    # skip), an assertion skipped inside a file says "ok N # skip".
-    skip_one=$(grep -cE '^\s*ok [0-9]+ # skip' "$work/tap.log")
-    skip_file=$(grep -cE '\.\. skipped:' "$work/tap.log")
-    ok=$(( $(grep -cE '^\s*ok [0-9]+' "$work/tap.log") - skip_one ))
-    bad=$(grep -cE '^\s*not ok [0-9]+' "$work/tap.log")
-    passed=$((passed + ok)); failed=$((failed + bad)); skipped=$((skipped + skip_one + skip_file))
-    [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && failed=$((failed + 1))
-    echo "TAP ($flavour): $ok passed, $bad failed, $((skip_one + skip_file)) skipped"
+    count_tap "$work/tap.log" $rc "TAP ($flavour)"
 done
+
+# The Citus tests (test/citus, C flavour): each file starts its own
+# coordinator and two workers and is skipped, and counted as skipped, where
+# Citus is not installed.
+as_tester "$env && unset PGHOST PGPORT && make prove_citus FLAVOR=c PROVE_FLAGS=-v" >"$work/citus.log" 2>&1
+rc=$?; cat "$work/citus.log"
+count_tap "$work/citus.log" $rc "TAP (Citus)"
 
 # one check each: the flavours' catalogs agree; the pg_tle file carries the
 # SQL flavour's script byte for byte

@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_guard.c
+ *	  Refuse to answer on a Citus node where storagebox's tables are not the
+ *	  authoritative, local tables it reads and writes.
+ *
+ * storagebox reads and writes its tables directly (index scans, heap
+ * inserts, sequences), below the planner.  On a Citus cluster that is right
+ * on exactly one kind of node: the coordinator, with every storagebox table
+ * an ordinary local table.  Anywhere else it would answer from the wrong
+ * tables:
+ *
+ *	- On a worker node, CREATE EXTENSION (propagated by Citus) gave the node
+ *	  its own, separate storagebox tables and sequences.  A bank or dispenser
+ *	  used there would be a second, independent copy: the same dedup scope or
+ *	  the same number could be handed out by two nodes.
+ *	- A storagebox table registered in Citus metadata (distributed, a
+ *	  reference table, or a Citus local table) is a shell on the coordinator
+ *	  whose rows live in shards elsewhere; reading the shell finds nothing,
+ *	  and a fetch would answer "sold out" while consuming an item.
+ *
+ * So every entry point calls sb_require_local_node() first, and it raises
+ * 0A000 in both cases, before anything is read or written.  README,
+ * "Scaling out with Citus", says what is supported.
+ *
+ * Cost: on a server without Citus the check is one test of a static flag.
+ * Where Citus is loaded, the answer is computed once and kept until the next
+ * relcache invalidation of any relation.  Citus invalidates the relcache of a
+ * table when its pg_dist_partition row changes, and that of pg_dist_node
+ * when the node list changes, which is how a node learns that it became a
+ * worker; both therefore reach this cache.  Recomputing costs a few catalog
+ * reads: the citus extension, pg_dist_local_group and, for each storagebox
+ * table, an index probe of pg_dist_partition.
+ *
+ * Locks: AccessShareLock on pg_dist_local_group and pg_dist_partition while
+ * reading them; nothing is held after the check.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "citus_guard.h"
+
+/* What the last check found. */
+typedef enum SbNodeKind
+{
+	SB_NODE_UNKNOWN,			/* not checked since the last invalidation */
+	SB_NODE_LOCAL,				/* no Citus, or its coordinator with local tables */
+	SB_NODE_CITUS_WORKER,		/* a worker node of a Citus cluster */
+	SB_NODE_CITUS_MANAGED		/* a storagebox table is in Citus metadata */
+} SbNodeKind;
+
+static SbNodeKind node_kind = SB_NODE_UNKNOWN;
+static char managed_table[NAMEDATALEN];
+static bool callback_registered = false;
+
+/* The tables whose rows storagebox reads and writes itself. */
+static const char *const storagebox_tables[] = {
+	"scope", "bank", "bank_progress", "item", "claim", "dispenser"
+};
+
+/* Any relcache invalidation may mean a change of node role or of metadata. */
+static void
+forget_node_kind(Datum arg, Oid relid)
+{
+	node_kind = SB_NODE_UNKNOWN;
+}
+
+/*
+ * Is Citus's library loaded in this backend?  Citus must be in
+ * shared_preload_libraries, so the answer cannot change from false to true
+ * during a session's life, except through LOAD, which Citus refuses.
+ */
+static bool
+citus_library_loaded(void)
+{
+	return GetConfigOption("citus.node_conninfo", true, false) != NULL;
+}
+
+/* The group id in pg_dist_local_group: 0 on a coordinator (or lone node). */
+static int32
+local_group_id(void)
+{
+	Oid			relid = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int32		groupid = 0;
+
+	if (!OidIsValid(relid))
+		return 0;
+	rel = table_open(relid, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			groupid = DatumGetInt32(value);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return groupid;
+}
+
+/* Does pg_dist_partition have a row for relid? */
+static bool
+in_citus_metadata(Relation dist_partition, Oid index_oid, Oid relid)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(dist_partition, index_oid, OidIsValid(index_oid),
+							  NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * The first storagebox table found in Citus metadata, copied into
+ * managed_table; false if none is.
+ */
+static bool
+find_managed_table(void)
+{
+	Oid			partition_oid = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Oid			index_oid = get_relname_relid("pg_dist_partition_logical_relid_index",
+											  PG_CATALOG_NAMESPACE);
+	Oid			nspoid = get_namespace_oid("storagebox_data", true);
+	Relation	rel;
+	bool		found = false;
+
+	if (!OidIsValid(partition_oid) || !OidIsValid(nspoid))
+		return false;
+	rel = table_open(partition_oid, AccessShareLock);
+	for (size_t i = 0; i < lengthof(storagebox_tables) && !found; i++)
+	{
+		Oid			relid = get_relname_relid(storagebox_tables[i], nspoid);
+
+		if (OidIsValid(relid) && in_citus_metadata(rel, index_oid, relid))
+		{
+			strlcpy(managed_table, storagebox_tables[i], sizeof(managed_table));
+			found = true;
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+static SbNodeKind
+check_node_kind(void)
+{
+	if (!citus_library_loaded() || !OidIsValid(get_extension_oid("citus", true)))
+		return SB_NODE_LOCAL;
+	if (find_managed_table())
+		return SB_NODE_CITUS_MANAGED;
+	if (local_group_id() != 0)
+		return SB_NODE_CITUS_WORKER;
+	return SB_NODE_LOCAL;
+}
+
+/*
+ * Raise 0A000 unless storagebox's tables here are the authoritative local
+ * ones: no Citus, or a Citus coordinator whose storagebox tables are not in
+ * Citus metadata.  Call before reading or writing anything.
+ */
+void
+sb_require_local_node(void)
+{
+	if (node_kind == SB_NODE_LOCAL)
+		return;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_node_kind, (Datum) 0);
+		callback_registered = true;
+	}
+	if (node_kind == SB_NODE_UNKNOWN)
+		node_kind = check_node_kind();
+
+	switch (node_kind)
+	{
+		case SB_NODE_LOCAL:
+		case SB_NODE_UNKNOWN:
+			return;
+		case SB_NODE_CITUS_WORKER:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storagebox runs on the Citus coordinator, not on a worker node"),
+					 errdetail("Each Citus node has its own storagebox tables; only the coordinator's hold the banks and dispensers."),
+					 errhint("Connect to the coordinator to call storagebox functions.")));
+			break;
+		case SB_NODE_CITUS_MANAGED:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("storagebox table \"storagebox_data.%s\" is managed by Citus",
+							managed_table),
+					 errdetail("storagebox reads and writes its tables directly, so they must stay local tables of the coordinator."),
+					 errhint("Keep storagebox's tables out of Citus metadata; README section \"Scaling out with Citus\" says what is supported.")));
+			break;
+	}
+}

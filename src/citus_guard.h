@@ -1,0 +1,14 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_guard.h
+ *	  The refusal to run where storagebox's tables are not local
+ *	  (citus_guard.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CITUS_GUARD_H
+#define CITUS_GUARD_H
+
+extern void sb_require_local_node(void);
+
+#endif							/* CITUS_GUARD_H */
