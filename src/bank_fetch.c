@@ -60,8 +60,10 @@
  *	    scope (the unique key would make it wait anyway; if that transaction
  *	    commits, its item is the answer, and if it rolls back we claim);
  *  (b) for another transaction that holds one of the bank's remaining items
- *	    uncommitted, or is changing an expired hold, when nothing else is
- *	    left, so that NULL ("sold out") is not answered for an item that may
+ *	    uncommitted, or is changing an expired hold or has locked one to
+ *	    take it over (a row lock a dirty read does not show; the taker
+ *	    updates that row next, without waiting for anything but (a)), when
+ *	    nothing else is left, so that NULL ("sold out") is not answered for an item that may
  *	    come back.  Only a transaction that holds no uncommitted claim of
  *	    its own makes this wait (sb_xact_has_claims); a transaction that
  *	    does gets NULL instead.  A release, a confirmation and a take-back

@@ -23,7 +23,9 @@
  *     (sb_bank_has_expired_hold).
  *   - A takeover in flight may roll back, so before answering "sold out" a
  *     fetch looks for one (sb_survey_expired_holds) and makes wait (b) for
- *     it under the protocol's rules.
+ *     it under the protocol's rules.  That includes a takeover that has
+ *     locked its row but not yet updated it, which a dirty read does not
+ *     show (sb_claim_scan_locker reads the row's lock).
  *
  * Lock order: a takeover locks one expired row, never waiting for one
  * (SKIP LOCKED).  The only new wait is the one a dedup_id makes for a
@@ -136,8 +138,9 @@ sb_bank_has_expired_hold(int32 bank_id, Snapshot snap)
 
 /*
  * A transaction, other than ours, that is changing (taking over,
- * confirming, releasing) an expired hold of the bank, or
- * InvalidTransactionId.  Dirty read; never waits.
+ * confirming, releasing) an expired hold of the bank, or that holds a row
+ * lock on one (a takeover between its FOR UPDATE SKIP LOCKED and its
+ * UPDATE), or InvalidTransactionId.  Dirty read; never waits.
  */
 TransactionId
 sb_survey_expired_holds(int32 bank_id)
@@ -164,6 +167,10 @@ sb_survey_expired_holds(int32 bank_id)
 			pending = v.deleting;
 			break;
 		}
+		/* a takeover between its FOR UPDATE and its UPDATE */
+		pending = sb_claim_scan_locker(&cs);
+		if (TransactionIdIsValid(pending))
+			break;
 	}
 	sb_claim_scan_end(&cs);
 	return pending;

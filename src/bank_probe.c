@@ -35,6 +35,7 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
+#include "access/multixact.h"
 #include "access/xact.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -42,6 +43,8 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "storage/procarray.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -348,6 +351,51 @@ sb_claim_scan_next(SbClaimScan *cs, SbClaimVersion *version)
 	tuple = ExecFetchSlotHeapTuple(cs->slot, false, NULL);
 	version->own = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
 	return true;
+}
+
+/*
+ * The transaction, other than ours and still running, that holds a row lock
+ * on the version sb_claim_scan_next returned last, without having changed
+ * it (FOR UPDATE and the like); InvalidTransactionId if there is none.  A
+ * dirty read reports changes in flight (SbClaimVersion.deleting) but not
+ * such locks; a takeover holds one between picking its row (FOR UPDATE SKIP
+ * LOCKED) and updating it.  Reads the tuple header under a share lock on
+ * its buffer.  Of several lockers (a MultiXact), the first one running.
+ */
+TransactionId
+sb_claim_scan_locker(SbClaimScan *cs)
+{
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) cs->slot;
+	HeapTupleHeader header;
+	TransactionId xmax;
+	uint16		infomask;
+	TransactionId locker = InvalidTransactionId;
+
+	Assert(TTS_IS_BUFFERTUPLE(cs->slot));
+	LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+	header = bslot->base.tuple->t_data;
+	infomask = header->t_infomask;
+	xmax = HeapTupleHeaderGetRawXmax(header);
+	LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+
+	if ((infomask & HEAP_XMAX_INVALID) || !HEAP_XMAX_IS_LOCKED_ONLY(infomask))
+		return InvalidTransactionId;
+	if (infomask & HEAP_XMAX_IS_MULTI)
+	{
+		MultiXactMember *members;
+		int			n = GetMultiXactIdMembers(xmax, &members, false, true);
+
+		for (int i = 0; i < n && !TransactionIdIsValid(locker); i++)
+			if (!TransactionIdIsCurrentTransactionId(members[i].xid) &&
+				TransactionIdIsInProgress(members[i].xid))
+				locker = members[i].xid;
+		if (n > 0)
+			pfree(members);
+		return locker;
+	}
+	if (!TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax))
+		locker = xmax;
+	return locker;
 }
 
 void

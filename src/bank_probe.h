@@ -125,6 +125,7 @@ extern bool sb_probe(SbRelation rel, SbRelation idx, int nkeys,
 extern void sb_claim_scan_begin(SbClaimScan *cs, SbRelation idx, int32 bank_id,
 								int64 first_slot);
 extern bool sb_claim_scan_next(SbClaimScan *cs, SbClaimVersion *version);
+extern TransactionId sb_claim_scan_locker(SbClaimScan *cs);
 extern void sb_claim_scan_end(SbClaimScan *cs);
 
 #endif							/* BANK_PROBE_H */
