@@ -26,29 +26,30 @@ OBJS = \
 	src/dispenser.o \
 	src/citus_guard.o
 
-# The released C scripts, plus the upgrade script to this version, which make
-# builds from pieces shared with the SQL flavour (sql/src/README).
-C_UPGRADE_SCRIPT = sql/storagebox--1.3--1.4.sql
-C_UPGRADE_PIECES = sql/src/c_1.3--1.4.sql sql/src/schema_1.4.sql sql/src/operate.sql
+# The C flavour's scripts are all committed, and never edited once released
+# (sql/storagebox--1.3--1.4.sql is the file make built, at 1.4's release,
+# from pieces it shared with the SQL flavour).
 
 # The SQL flavour's install script, from its pieces (sql/src/README).  The
 # advisory-lock class ids are defined here once.
 SB_LOCK_SLOT = 1935827201
 SB_LOCK_DISPENSER = 1935827202
 SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
-SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/setting.sql \
+SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/citus.sql sql/src/checks.sql sql/src/setting.sql \
 	sql/src/banks.sql sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql \
 	sql/src/acl.sql sql/src/acl_1.4.sql
-# Its released scripts, committed and never edited, and the upgrade script
-# from 1.3, built from the pieces 1.4 changed or added (sql/src/README).
-SQL_RELEASED = sql/storagebox_sql--1.3.sql
-SQL_UPGRADE_SCRIPT = sql/storagebox_sql--1.3--1.4.sql
-SQL_UPGRADE_PIECES = sql/src/sql_1.3--1.4.sql sql/src/schema_1.4.sql sql/src/checks.sql sql/src/banks.sql \
-	sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql sql/src/acl_1.4.sql
+# Its released scripts, committed and never edited (1.4 and its upgrade
+# script from 1.3 as make built them at 1.4's release), and the upgrade
+# script from 1.4, built from the pieces 1.5 changed or added
+# (sql/src/README).
+SQL_RELEASED = sql/storagebox_sql--1.3.sql sql/storagebox_sql--1.4.sql sql/storagebox_sql--1.3--1.4.sql
+SQL_UPGRADE_SCRIPT = sql/storagebox_sql--1.4--1.5.sql
+SQL_UPGRADE_PIECES = sql/src/sql_1.4--1.5.sql sql/src/citus.sql sql/src/checks.sql sql/src/banks.sql \
+	sql/src/dispensers.sql
 ifneq ($(filter $(SQL_SCRIPT),$(SQL_RELEASED)),)
 $(error $(SQL_SCRIPT) is a released script; raise default_version in storagebox_sql.control)
 endif
-DATA_built = $(SQL_SCRIPT) $(SQL_UPGRADE_SCRIPT) $(C_UPGRADE_SCRIPT)
+DATA_built = $(SQL_SCRIPT) $(SQL_UPGRADE_SCRIPT)
 DATA = $(filter-out $(DATA_built),$(wildcard sql/storagebox--*.sql) $(SQL_RELEASED))
 
 # Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.
@@ -95,7 +96,7 @@ $(SQL_SCRIPT): $(SQL_PIECES) storagebox_sql.control Makefile
 
 # The substitutions of the SQL flavour's scripts; in the upgrade script
 # every CREATE FUNCTION and CREATE VIEW is CREATE OR REPLACE (see
-# sql/src/sql_1.3--1.4.sql).
+# sql/src/sql_1.4--1.5.sql).
 SQL_SUBST = sed -e 's/@VERSION@/$(SQL_EXTVERSION)/g' \
 		-e 's/@SB_LOCK_SLOT@/$(SB_LOCK_SLOT)/g' \
 		-e 's/@SB_LOCK_DISPENSER@/$(SB_LOCK_DISPENSER)/g'
@@ -103,10 +104,6 @@ $(SQL_UPGRADE_SCRIPT): $(SQL_UPGRADE_PIECES) storagebox_sql.control Makefile
 	cat $(SQL_UPGRADE_PIECES) | $(SQL_SUBST) \
 		-e 's/^CREATE FUNCTION /CREATE OR REPLACE FUNCTION /' \
 		-e 's/^CREATE VIEW /CREATE OR REPLACE VIEW /' > $@.tmp
-	mv $@.tmp $@
-
-$(C_UPGRADE_SCRIPT): $(C_UPGRADE_PIECES) Makefile
-	cat $(C_UPGRADE_PIECES) > $@.tmp
 	mv $@.tmp $@
 
 # The pg_tle install file of the SQL flavour (Amazon RDS and Aurora), and

@@ -87,14 +87,14 @@ for flavour in c sql; do
     as_tester "$env && unset PGHOST PGPORT && make prove_installcheck FLAVOR=$flavour PROVE_FLAGS=-v" >"$work/tap.log" 2>&1
     rc=$?; cat "$work/tap.log"
     count_tap "$work/tap.log" $rc "TAP ($flavour)"
-done
 
-# The Citus tests (test/citus, C flavour): each file starts its own
-# coordinator and two workers and is skipped, and counted as skipped, where
-# Citus is not installed.
-as_tester "$env && unset PGHOST PGPORT && make prove_citus FLAVOR=c PROVE_FLAGS=-v" >"$work/citus.log" 2>&1
-rc=$?; cat "$work/citus.log"
-count_tap "$work/citus.log" $rc "TAP (Citus)"
+    # The Citus tests (test/citus): each file starts its own coordinator and
+    # two workers, and is skipped, and counted as skipped, where Citus is not
+    # installed.
+    as_tester "$env && unset PGHOST PGPORT && make prove_citus FLAVOR=$flavour PROVE_FLAGS=-v" >"$work/citus.log" 2>&1
+    rc=$?; cat "$work/citus.log"
+    count_tap "$work/citus.log" $rc "TAP Citus ($flavour)"
+done
 
 # one check each: the flavours' catalogs agree; the pg_tle file carries the
 # SQL flavour's script byte for byte

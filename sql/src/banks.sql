@@ -722,6 +722,8 @@ BEGIN
               CASE WHEN p_hold THEN 'sb_hold_item' ELSE 'sb_fetch_item' END
             USING ERRCODE = 'read_only_sql_transaction';
     END IF;
+    -- the Citus guard (1.5), which checked_name runs for the other functions
+    PERFORM storagebox_data.require_local_node();
 
     SELECT t.bank_id, t.scope_id, t.cursor_seq, t.items_total, storagebox_data.restricted(t.cursor_seq)
       INTO v_bank, v_scope, v_cursor, v_total, v_restricted

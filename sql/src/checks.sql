@@ -20,6 +20,8 @@ BEGIN
             USING ERRCODE = 'string_data_right_truncation',
                   DETAIL = pg_catalog.format('The value is %s bytes long; the limit is %s bytes.', len, lim);
     END IF;
+    -- every function of the API checks a name first: the Citus guard (1.5)
+    PERFORM storagebox_data.require_local_node();
     RETURN value;
 END
 $$;

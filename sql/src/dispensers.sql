@@ -222,6 +222,7 @@ DECLARE
     v_min    bigint;
     v_max    bigint;
 BEGIN
+    PERFORM storagebox_data.require_local_node();
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) seq::pg_catalog.oid) THEN
         RAISE EXCEPTION 'relation with OID % does not exist', seq::pg_catalog.oid
             USING ERRCODE = 'undefined_table';

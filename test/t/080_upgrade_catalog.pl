@@ -46,7 +46,7 @@ my $acl_before = $node->safe_psql('upgraded', q{
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox UPDATE');
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'storagebox'"),
-	'1.4', 'updated to 1.4');
+	'1.5', 'updated through 1.4 to 1.5');
 
 my ($fresh_facts, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox');
 my @fresh = @$fresh_facts;

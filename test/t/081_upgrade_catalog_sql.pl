@@ -1,9 +1,10 @@
 
-# Upgrade of the SQL flavour from 1.3 to 1.4 (SQL flavour only; the C
+# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.5 (SQL flavour only; the C
 # flavour's is 080_upgrade_catalog.pl): storagebox_sql created at 1.3 (the
 # released sql/storagebox_sql--1.3.sql), with banks, claims, a released
 # item, a dispenser with numbers taken and a max_count setting, updated with
-# ALTER EXTENSION storagebox_sql UPDATE (sql/storagebox_sql--1.3--1.4.sql),
+# ALTER EXTENSION storagebox_sql UPDATE (sql/storagebox_sql--1.3--1.4.sql,
+# then the 1.4--1.5 script make builds),
 # has exactly the catalog of a fresh CREATE EXTENSION storagebox_sql in
 # another database: definitions (md5 of each PL/pgSQL source and of each
 # BEGIN ATOMIC body), privileges, initial privileges, dependencies
@@ -44,7 +45,7 @@ my @kept = qw(banks holders items dispensers bank_rights);    # the queries 1.3 
 my %before = map { $_ => $node->safe_psql('upgraded', $StorageboxCompare::QUERIES{$_}) } @kept;
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox_sql UPDATE');
-is($node->safe_psql('upgraded', $version), '1.4', 'updated to 1.4');
+is($node->safe_psql('upgraded', $version), '1.5', 'updated through 1.4 to 1.5');
 
 my ($fresh, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox_sql');
 diag("missing after the upgrade: $_") for @$missing;
@@ -60,6 +61,8 @@ ok((grep { /^function sb_lookup\(text,text\) .* lang=sql .* secdef=false config=
 	'sb_lookup, a caller-rights SQL body in 1.4 (PL/pgSQL SECURITY DEFINER in 1.3), is among the facts compared');
 ok((grep { /^function storagebox_data\.fetch_item\(.* acl=\{=X\// } @$fresh),
 	'the PUBLIC EXECUTE of a 1.4 body is among the facts compared');
+ok((grep { /^function storagebox_data\.require_local_node\(\) / } @$fresh),
+	'the Citus guard of 1.5 is among the facts compared');
 is(scalar(grep { /^(function|member function) storagebox_data\.(claim_free\(|claim_slot\(integer,bigint,integer,text\)|fetch_new\(integer,integer,regclass,bigint,text\)|held_item\(integer,text\))/ } @$fresh), 0,
 	'the 1.3 functions that 1.4 has not are not among the facts (the upgrade dropped them)');
 

@@ -1,6 +1,6 @@
 
-# storagebox on a Citus cluster (issue 13): a coordinator and two workers on
-# loopback, started by tools/citus_cluster.sh.  Skipped, and counted as
+# storagebox on a Citus cluster (issue 13), either flavour (SB_FLAVOR): a
+# coordinator and two workers on loopback, started by tools/citus_cluster.sh.  Skipped, and counted as
 # skipped, where Citus is not installed (it is not packaged for Debian 12;
 # README, "Scaling out with Citus", says how to build it).
 #
@@ -25,6 +25,7 @@ use File::Spec;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use StorageboxFlavour;
 use StorageboxLoad;
 use StorageboxCheck;
 
@@ -38,10 +39,6 @@ $ENV{PG_BINDIR} = $bindir;
 if (system("$cluster_sh available") != 0)
 {
 	plan skip_all => 'Citus is not installed';
-}
-if (($ENV{SB_FLAVOR} // 'c') ne 'c')
-{
-	plan skip_all => 'the Citus tests are for the C flavour';
 }
 
 my $port = StorageboxLoad::env_int('SB_CITUS_PORT', 5650);
@@ -97,8 +94,8 @@ query($port, StorageboxLoad::setup_sql($cfg));
 # --- the workers: the extension is there, and refuses -------------------
 for my $w (@ports[ 1, 2 ])
 {
-	is(query($w, "SELECT extversion FROM pg_extension WHERE extname = 'storagebox'"),
-		query($port, "SELECT extversion FROM pg_extension WHERE extname = 'storagebox'"),
+	is(query($w, "SELECT extversion FROM pg_extension WHERE extname = '$sb_extension'"),
+		query($port, "SELECT extversion FROM pg_extension WHERE extname = '$sb_extension'"),
 		"worker $w has the extension, at the coordinator's version");
 	all_refuse($w, 'storagebox runs on the Citus coordinator, not on a worker node',
 		"worker $w",
