@@ -6,7 +6,10 @@
 #   tools/citus_cluster.sh start DIR PORT     coordinator on PORT, workers on
 #                                             PORT+1 and PORT+2, database
 #                                             "postgres" with citus created
-#                                             and the workers added
+#                                             and the workers added (only the
+#                                             first SB_CITUS_ADD_WORKERS of
+#                                             them when that is 0 or 1: the
+#                                             others start as lone nodes)
 #   tools/citus_cluster.sh stop DIR           stop all three
 # PG_BINDIR (default: pg_config's bindir, else /usr/lib/postgresql/15/bin)
 # picks the PostgreSQL installation.  The servers run as the invoking user, or
@@ -34,6 +37,7 @@ available)
     ;;
 start)
     dir=$2 port=$3
+    add_workers=${SB_CITUS_ADD_WORKERS:-2}
     citus_available || { echo "citus is not installed in $BIN/.." >&2; exit 1; }
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
@@ -58,10 +62,11 @@ EOF
         as_owner "'$BIN/psql' -X -q -h 127.0.0.1 -p $((port + i)) -U postgres -d postgres \
             -c 'CREATE EXTENSION IF NOT EXISTS citus'" >/dev/null
     done
-    as_owner "'$BIN/psql' -X -q -h 127.0.0.1 -p $port -U postgres -d postgres \
-        -c \"SELECT citus_set_coordinator_host('127.0.0.1', $port)\" \
-        -c \"SELECT citus_add_node('127.0.0.1', $((port + 1)))\" \
-        -c \"SELECT citus_add_node('127.0.0.1', $((port + 2)))\"" >/dev/null
+    adds="-c \"SELECT citus_set_coordinator_host('127.0.0.1', $port)\""
+    for i in $(seq 1 "$add_workers"); do
+        adds="$adds -c \"SELECT citus_add_node('127.0.0.1', $((port + i)))\""
+    done
+    as_owner "'$BIN/psql' -X -q -h 127.0.0.1 -p $port -U postgres -d postgres $adds" >/dev/null
     ;;
 stop)
     dir=$2

@@ -20,68 +20,17 @@
 use strict;
 use warnings;
 
-use File::Basename qw(dirname);
-use File::Spec;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use StorageboxCheck;
+use StorageboxCitus;
 use StorageboxFlavour;
 use StorageboxLoad;
-use StorageboxCheck;
 
-# the source tree: three levels above test/citus/t/
-my $top = dirname(dirname(dirname(dirname(File::Spec->rel2abs(__FILE__)))));
-my $cluster_sh = "$top/tools/citus_cluster.sh";
-my $bindir = `pg_config --bindir`;
-chomp $bindir;
-$ENV{PG_BINDIR} = $bindir;
-
-if (system("$cluster_sh available") != 0)
-{
-	plan skip_all => 'Citus is not installed';
-}
-
-my $port = StorageboxLoad::env_int('SB_CITUS_PORT', 5650);
-my $dir  = "$PostgreSQL::Test::Utils::tmp_check/citus";
-system($cluster_sh, 'start', $dir, $port) == 0 or BAIL_OUT('cannot start the Citus cluster');
-END { system($cluster_sh, 'stop', $dir) if defined $dir && -d $dir; }
-
+my $port  = StorageboxCitus::start();
 my @ports = ($port, $port + 1, $port + 2);
-sub connstr { return "host=127.0.0.1 port=$_[0] user=postgres dbname=postgres"; }
-
-# Run SQL on the node at port $p: (exit status, stdout, stderr); errors are
-# reported with their SQLSTATE.
-sub run_sql
-{
-	my ($p, $sql) = @_;
-	my ($out, $err);
-	IPC::Run::run([ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1',
-			'-v', 'VERBOSITY=verbose', '-d', connstr($p), '-c', $sql ],
-		'<', \undef, '>', \$out, '2>', \$err);
-	chomp $out;
-	return ($? >> 8, $out, $err);
-}
-
-sub query
-{
-	my ($p, $sql) = @_;
-	my ($rc, $out, $err) = run_sql($p, $sql);
-	die "query failed on port $p: $sql\n$err" if $rc != 0;
-	return $out;
-}
-
-# Every call in @calls fails on port $p with SQLSTATE 0A000 and a message
-# matching $re.
-sub all_refuse
-{
-	my ($p, $re, $what, @calls) = @_;
-	for my $call (@calls)
-	{
-		my ($rc, $out, $err) = run_sql($p, "SELECT $call");
-		ok($rc != 0 && $err =~ /ERROR:  0A000: $re/, "$what: $call refuses with 0A000")
-		  or diag("rc=$rc out=$out err=$err");
-	}
-}
+my $bindir = $ENV{PG_BINDIR};
 
 my $cfg = StorageboxLoad::config(calls => 20000, clients => 16);
 $cfg->{banks} = [
@@ -119,7 +68,8 @@ my $load = StorageboxLoad::start_load(
 	seed    => 13);
 my $deadline = time() + 120;
 sleep 1 while StorageboxLoad::progress($load) < 3000 && time() < $deadline;
-system("'$bindir/pg_ctl' -D '$dir/node1' -m fast -w restart -l '$dir/node1.log' >/dev/null") == 0
+my $node1 = StorageboxCitus::node_dir(1);
+system("'$bindir/pg_ctl' -D '$node1' -m fast -w restart -l '$node1.log' >/dev/null") == 0
   or diag('worker restart failed');
 my $res = StorageboxLoad::wait_load($load);
 note sprintf('load: %d fetch calls, %.1f s', $cfg->{calls}, $res->{seconds});
