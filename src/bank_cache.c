@@ -40,8 +40,8 @@
 #include "utils/syscache.h"
 
 #include "bank_cache.h"
-#include "citus_guard.h"
 #include "bank_probe.h"
+#include "citus_guard.h"
 
 static HTAB *bank_cache = NULL;
 

@@ -464,7 +464,8 @@ sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id, int64 slot,
  * Run a claim plan that turns an existing row into dedup_id's claim, in a
  * subtransaction: a unique violation (dedup_id claimed meanwhile by another
  * transaction) leaves the row exactly as it was and sets *dedup_taken.
- * Returns the slot claimed, or 0.
+ * Returns the slot claimed, or 0; with 0 the subtransaction is rolled back,
+ * and with it any row lock the plan took.
  */
 static int64
 claim_by_update(ClaimPlan which, Datum *args, const char *nulls, bool *dedup_taken)
@@ -485,8 +486,19 @@ claim_by_update(ClaimPlan which, Datum *args, const char *nulls, bool *dedup_tak
 
 			slot = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 											   SPI_tuptable->tupdesc, 1, &isnull));
+			ReleaseCurrentSubTransaction();
 		}
-		ReleaseCurrentSubTransaction();
+		else
+		{
+			/*
+			 * Nothing updated.  The row lock its FOR UPDATE SKIP LOCKED may
+			 * have left on a version that then failed the recheck goes with
+			 * the subtransaction: other fetches wait for a locker of an
+			 * expired hold (sb_claim_scan_locker), and must not wait for
+			 * this transaction, which claimed nothing here.
+			 */
+			RollbackAndReleaseCurrentSubTransaction();
+		}
 		MemoryContextSwitchTo(caller_cxt);
 		CurrentResourceOwner = caller_owner;
 	}

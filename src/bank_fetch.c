@@ -62,13 +62,15 @@
  *  (b) for another transaction that holds one of the bank's remaining items
  *	    uncommitted, or is changing an expired hold or has locked one to
  *	    take it over (a row lock a dirty read does not show; the taker
- *	    updates that row next, without waiting for anything but (a)), when
- *	    nothing else is left, so that NULL ("sold out") is not answered for an item that may
- *	    come back.  Only a transaction that holds no uncommitted claim of
- *	    its own makes this wait (sb_xact_has_claims); a transaction that
- *	    does gets NULL instead.  A release, a confirmation and a take-back
- *	    count as claims here (they change a claim row), so every
- *	    transaction that can be waited on is one that never makes wait (b).
+ *	    updates that row next, without waiting for anything but (a); a
+ *	    takeover that updates nothing rolls its lock back), when nothing
+ *	    else is left, so that NULL ("sold out") is not answered for an
+ *	    item that may come back.  Only a transaction that holds no
+ *	    uncommitted claim of its own makes this wait (sb_xact_has_claims);
+ *	    a transaction that does gets NULL instead.  A release, a
+ *	    confirmation and a take-back count as claims here (they change a
+ *	    claim row), so every transaction that can be waited on is one that
+ *	    never makes wait (b).
  *  (a') for a transaction taking over this dedup_id's own expired hold (the
  *	    holder key still names the dedup_id until it commits); made, like
  *	    (b), only by a transaction without claims, which otherwise gets

@@ -372,6 +372,7 @@ sb_claim_scan_locker(SbClaimScan *cs)
 	TransactionId locker = InvalidTransactionId;
 
 	Assert(TTS_IS_BUFFERTUPLE(cs->slot));
+	Assert(BufferIsValid(bslot->buffer));
 	LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
 	header = bslot->base.tuple->t_data;
 	infomask = header->t_infomask;
@@ -393,7 +394,8 @@ sb_claim_scan_locker(SbClaimScan *cs)
 			pfree(members);
 		return locker;
 	}
-	if (!TransactionIdIsCurrentTransactionId(xmax) && TransactionIdIsInProgress(xmax))
+	if (!TransactionIdIsCurrentTransactionId(xmax) &&
+		TransactionIdIsInProgress(xmax))
 		locker = xmax;
 	return locker;
 }

@@ -25,12 +25,13 @@
  *
  * Cost: on a server without Citus the check is one test of a static flag.
  * Where Citus is loaded, the answer is computed once and kept until the next
- * relcache invalidation of any relation.  Citus invalidates the relcache of a
- * table when its pg_dist_partition row changes, and that of pg_dist_node
- * when the node list changes, which is how a node learns that it became a
- * worker; both therefore reach this cache.  Recomputing costs a few catalog
- * reads: the citus extension, pg_dist_local_group and, for each storagebox
- * table, an index probe of pg_dist_partition.
+ * relcache invalidation of any relation (one that arrives while the answer
+ * is being computed makes it compute again).  Citus invalidates the relcache
+ * of a table when its pg_dist_partition row changes, and that of
+ * pg_dist_node when the node list changes, which is how a node learns that
+ * it became a worker; both therefore reach this cache.  Recomputing costs a
+ * few catalog reads: the citus extension, pg_dist_local_group and, for each
+ * storagebox table, an index probe of pg_dist_partition.
  *
  * Locks: AccessShareLock on pg_dist_local_group and pg_dist_partition while
  * reading them; nothing is held after the check.
@@ -45,13 +46,11 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
-#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "citus_guard.h"
 
@@ -68,6 +67,13 @@ static SbNodeKind node_kind = SB_NODE_UNKNOWN;
 static char managed_table[NAMEDATALEN];
 static bool callback_registered = false;
 
+/*
+ * Counts relcache invalidations.  The check opens catalogs, which can
+ * process an invalidation halfway through; an answer is kept only if none
+ * arrived while it was computed.
+ */
+static uint64 invalidations = 0;
+
 /* The tables whose rows storagebox reads and writes itself. */
 static const char *const storagebox_tables[] = {
 	"scope", "bank", "bank_progress", "item", "claim", "dispenser"
@@ -78,6 +84,7 @@ static void
 forget_node_kind(Datum arg, Oid relid)
 {
 	node_kind = SB_NODE_UNKNOWN;
+	invalidations++;
 }
 
 /*
@@ -142,7 +149,8 @@ in_citus_metadata(Relation dist_partition, Oid index_oid, Oid relid)
 static bool
 find_managed_table(void)
 {
-	Oid			partition_oid = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Oid			partition_oid = get_relname_relid("pg_dist_partition",
+												  PG_CATALOG_NAMESPACE);
 	Oid			index_oid = get_relname_relid("pg_dist_partition_logical_relid_index",
 											  PG_CATALOG_NAMESPACE);
 	Oid			nspoid = get_namespace_oid("storagebox_data", true);
@@ -193,8 +201,14 @@ sb_require_local_node(void)
 		CacheRegisterRelcacheCallback(forget_node_kind, (Datum) 0);
 		callback_registered = true;
 	}
-	if (node_kind == SB_NODE_UNKNOWN)
-		node_kind = check_node_kind();
+	while (node_kind == SB_NODE_UNKNOWN)
+	{
+		uint64		before = invalidations;
+		SbNodeKind	found = check_node_kind();
+
+		if (invalidations == before)
+			node_kind = found;
+	}
 
 	switch (node_kind)
 	{
@@ -213,7 +227,7 @@ sb_require_local_node(void)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("storagebox table \"storagebox_data.%s\" is managed by Citus",
 							managed_table),
-					 errdetail("storagebox reads and writes its tables directly, so they must stay local tables of the coordinator."),
+					 errdetail("The storagebox functions read and write their tables directly, so these must stay local tables of the coordinator."),
 					 errhint("Keep storagebox's tables out of Citus metadata; README section \"Scaling out with Citus\" says what is supported.")));
 			break;
 	}

@@ -3,9 +3,10 @@
 -- it checked, so that callers use it as a simple expression: an error then
 -- shows the callers' own lines, never the text of an internal statement.
 -- Limits: names 200 bytes, dedup_ids 1024, items 2048 (btree keys).
+-- checked_name also runs the Citus guard (citus.sql), so it is STABLE.
 CREATE FUNCTION storagebox_data.checked_name(what text, value text)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 DECLARE
     lim integer := CASE what WHEN 'dedup_id' THEN 1024 WHEN 'item' THEN 2048 ELSE 200 END;

@@ -34,7 +34,7 @@ BEGIN
     IF managed IS NOT NULL THEN
         RAISE EXCEPTION 'storagebox table "storagebox_data.%" is managed by Citus', managed
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'storagebox reads and writes its tables directly, so they must stay local tables of the coordinator.',
+                  DETAIL = 'The storagebox functions read and write their tables directly, so these must stay local tables of the coordinator.',
                   HINT = 'Keep storagebox''s tables out of Citus metadata; README section "Scaling out with Citus" says what is supported.';
     END IF;
     EXECUTE 'SELECT g.groupid FROM pg_catalog.pg_dist_local_group g' INTO group_id;

@@ -5,7 +5,8 @@
 
 -- This piece, then citus.sql (new: require_local_node) and the pieces whose
 -- functions 1.5 changed, with every CREATE FUNCTION made CREATE OR REPLACE
--- by make: checks.sql (checked_name calls require_local_node), banks.sql
+-- by make: checks.sql (checked_name calls require_local_node, and is
+-- STABLE now, no longer IMMUTABLE), banks.sql
 -- (so does fetch_item, whose hot path calls no check) and dispensers.sql
 -- (so does peek).  CREATE OR REPLACE keeps each function's
 -- oid and ACL; no signature changes.

@@ -52,7 +52,11 @@ sub start
 	return $port;
 }
 
-END { system($cluster_sh, 'stop', $dir) if defined $dir && -d $dir; }
+END
+{
+	local $?;    # keep the test's exit status
+	system($cluster_sh, 'stop', $dir) if defined $dir && -d $dir;
+}
 
 # The data directory of node $i (0 the coordinator, 1 and 2 the workers).
 sub node_dir { return "$dir/node$_[0]"; }

@@ -22,6 +22,7 @@ use warnings;
 
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes;
 
 use StorageboxCheck;
 use StorageboxCitus;
@@ -32,7 +33,7 @@ my $port  = StorageboxCitus::start();
 my @ports = ($port, $port + 1, $port + 2);
 my $bindir = $ENV{PG_BINDIR};
 
-my $cfg = StorageboxLoad::config(calls => 20000, clients => 16);
+my $cfg = StorageboxLoad::config(calls => 40000, clients => 16);
 $cfg->{banks} = [
 	(map { { bank => "solo_$_", scope => undef, items => int(0.15 * $cfg->{id_range}) } } 1 .. 4),
 	{ bank => 'pair_a', scope => 'pair', items => int(0.20 * $cfg->{id_range}) },
@@ -66,12 +67,15 @@ my $load = StorageboxLoad::start_load(
 	dir     => "$PostgreSQL::Test::Utils::tmp_check/load",
 	cfg     => $cfg,
 	seed    => 13);
+# restart a worker early in the load, which goes on meanwhile
 my $deadline = time() + 120;
-sleep 1 while StorageboxLoad::progress($load) < 3000 && time() < $deadline;
+Time::HiRes::sleep(0.05) while StorageboxLoad::progress($load) < 500 && time() < $deadline;
 my $node1 = StorageboxCitus::node_dir(1);
-system("'$bindir/pg_ctl' -D '$node1' -m fast -w restart -l '$node1.log' >/dev/null") == 0
-  or diag('worker restart failed');
+is(system("'$bindir/pg_ctl' -D '$node1' -m fast -w restart -l '$node1.log' >/dev/null"), 0,
+	'worker 1 restarted while the load ran');
+my $lines_at_restart = StorageboxLoad::progress($load);
 my $res = StorageboxLoad::wait_load($load);
+cmp_ok(StorageboxLoad::progress($load), '>', $lines_at_restart, 'the clients went on answering after the restart');
 note sprintf('load: %d fetch calls, %.1f s', $cfg->{calls}, $res->{seconds});
 is($res->{failed}, 0, 'every client ran its script to the end');
 is($res->{stderr}, '', 'no client saw an error');
