@@ -36,12 +36,14 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "bank_cache.h"
 #include "bank_probe.h"
 #include "citus_guard.h"
+#include "citus_layout.h"
 
 static HTAB *bank_cache = NULL;
 
@@ -68,13 +70,30 @@ cursor_belongs_to(Oid seqoid, int32 bank_id, bool *restricted)
 }
 
 /*
+ * The bank's cursor sequence, from the value stored in its row.  In the
+ * Citus layout each node has its own cursor of that name, and the stored
+ * OID is the coordinator's (Citus copies reference tables in binary), so it
+ * is looked up by name.
+ */
+static Oid
+bank_cursor(int32 bank_id, Datum stored)
+{
+	char		name[NAMEDATALEN];
+
+	if (!sb_in_citus_layout())
+		return DatumGetObjectId(stored);
+	snprintf(name, sizeof(name), "bank_cursor_%d", bank_id);
+	return get_relname_relid(name, sb_data_namespace());
+}
+
+/*
  * The cache entry of a bank; raises 42704 for an unknown bank.  With
  * lock_cursor, its cursor is locked (RowExclusiveLock) for the rest of the
  * transaction: sb_drop_bank drops the cursor, so the bank cannot go away
  * under a writer.  Readers pass false (a standby cannot take that lock).
  */
-BankCacheEntry *
-sb_find_bank(text *bank, bool lock_cursor)
+static BankCacheEntry *
+find_bank_entry(text *bank, bool lock_cursor)
 {
 	char	   *name = text_to_cstring(bank);
 	BankCacheEntry *entry;
@@ -86,7 +105,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 	bool		found;
 	bool		restricted = false;
 
-	sb_require_local_node();
+	sb_require_bank_node();
 	if (bank_cache == NULL)
 		bank_cache = sb_name_cache_create("storagebox banks", sizeof(BankCacheEntry));
 
@@ -106,7 +125,8 @@ sb_find_bank(text *bank, bool lock_cursor)
 	PopActiveSnapshot();
 	if (found)
 	{
-		if (lock_cursor)
+		values[2] = ObjectIdGetDatum(bank_cursor(DatumGetInt32(values[0]), values[2]));
+		if (lock_cursor && OidIsValid(DatumGetObjectId(values[2])))
 			LockRelationOid(DatumGetObjectId(values[2]), RowExclusiveLock);
 		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]),
 								  &restricted);
@@ -126,6 +146,69 @@ sb_find_bank(text *bank, bool lock_cursor)
 	entry->survey_blocker = InvalidTransactionId;
 	entry->survey_upto = 0;
 	return entry;
+}
+
+/*
+ * find_bank_entry, for a function that runs where the bank's rows are.  In
+ * the Citus layout (citus_layout.c) this makes the bank's dedup scope the
+ * current one, and raises 0A000 where its shard is not on this node (the
+ * functions that can be routed have asked sb_bank_is_remote first).
+ */
+BankCacheEntry *
+sb_find_bank(text *bank, bool lock_cursor)
+{
+	BankCacheEntry *entry = find_bank_entry(bank, lock_cursor);
+
+	if (sb_in_citus_layout() && !sb_layout_enter_scope(entry->scope_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("bank \"%s\" is served by another node of the Citus cluster",
+						entry->name),
+				 errdetail("This function runs only on the node that holds the shard of the bank's dedup scope."),
+				 errhint("Call it on that node: citus_shards lists where the shards of storagebox_data.claim are.")));
+	return entry;
+}
+
+/*
+ * In the Citus layout, whether the call for this bank must be routed to
+ * another node; if so, *scope_id is the bank's dedup scope.  False without
+ * the layout, and for an unknown bank (the call then reports it).
+ */
+bool
+sb_bank_is_remote(text *bank, int32 *scope_id)
+{
+	BankCacheEntry *entry;
+
+	sb_require_bank_node();
+	if (!sb_in_citus_layout())
+		return false;
+	entry = find_bank_entry(bank, false);
+	*scope_id = entry->scope_id;
+	return !sb_layout_enter_scope(entry->scope_id);
+}
+
+/* The same for a bank known by its id. */
+bool
+sb_bank_id_is_remote(int32 bank_id, int32 *scope_id)
+{
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(bank_id)};
+	AttrNumber	att;
+	Datum		value;
+	bool		isnull;
+	bool		found;
+
+	sb_require_bank_node();
+	if (!sb_in_citus_layout())
+		return false;
+	att = sb_column(SB_COL_BANK_SCOPE_ID);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	found = sb_probe(SB_BANK, SB_BANK_PKEY, 1, &key, ForwardScanDirection,
+					 GetActiveSnapshot(), 1, &att, &value, &isnull);
+	PopActiveSnapshot();
+	if (!found)
+		elog(ERROR, "storagebox bank %d is missing", bank_id);
+	*scope_id = DatumGetInt32(value);
+	return !sb_layout_enter_scope(*scope_id);
 }
 
 /*
@@ -190,6 +273,7 @@ sb_require_right_on_bank_id(int32 bank_id, SbBankRight right)
 	PopActiveSnapshot();
 	if (!found)
 		elog(ERROR, "storagebox bank %d is missing", bank_id);
+	values[0] = ObjectIdGetDatum(bank_cursor(bank_id, values[0]));
 	tuple = SearchSysCache1(RELOID, values[0]);
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", DatumGetObjectId(values[0]));

@@ -12,6 +12,7 @@
 
 #include "access/transam.h"
 
+#include "citus_layout.h"
 #include "storagebox.h"
 
 /* Holes a fast-path survey hands on to this backend's next fetches, at most. */
@@ -43,6 +44,19 @@ typedef enum SbBankRight
 } SbBankRight;
 
 extern BankCacheEntry *sb_find_bank(text *bank, bool lock_cursor);
+extern bool sb_bank_is_remote(text *bank, int32 *scope_id);
+extern bool sb_bank_id_is_remote(int32 bank_id, int32 *scope_id);
+
+/*
+ * At the top of a bank function that Citus's layout can route: answer from
+ * the node that holds the bank's dedup scope when that is not this one.
+ */
+#define SB_ROUTE_IF_REMOTE(fcinfo, bank) \
+	do { \
+		int32		route_scope_; \
+		if (sb_bank_is_remote((bank), &route_scope_)) \
+			return sb_layout_route((fcinfo), route_scope_); \
+	} while (0)
 extern void sb_require_bank_right(BankCacheEntry *entry, SbBankRight right);
 extern void sb_require_right_on_bank_id(int32 bank_id, SbBankRight right);
 

@@ -74,6 +74,7 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -83,6 +84,7 @@
 #include "bank_hold.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
+#include "citus_layout.h"
 
 /* The advisory lock class of slot locks (pg_advisory_lock uses 1 and 2). */
 #define SB_SLOT_LOCK_CLASS	0x5B01
@@ -248,6 +250,41 @@ sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * Move a bank's cursor so that its next value is after slot (setval as the
+ * owner of the tables; the caller may not have UPDATE on the sequence).
+ */
+void
+sb_cursor_move_to(Oid cursor_seq, int64 slot)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+
+	become_owner(&save_userid, &save_sec_context);
+	DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(cursor_seq),
+						Int64GetDatum(slot), BoolGetDatum(true));
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/*
+ * The plan of an internal statement, prepared once per backend and kept in
+ * *cached; in the Citus layout, once per shard of the current dedup scope,
+ * with the statement pointed at that shard (citus_layout.c), and kept
+ * there.  sql must be a constant: its address is part of the key.
+ */
+SPIPlanPtr
+sb_statement_plan(SPIPlanPtr *cached, const char *sql, int nargs, Oid *argtypes)
+{
+	const char *text = sql;
+	SPIPlanPtr *slot = sb_layout_plan_slot(sql, &text);
+
+	if (slot == NULL)
+		slot = cached;
+	if (*slot == NULL)
+		*slot = sb_prepare_as_owner(text, nargs, argtypes);
+	return *slot;
+}
+
+/*
  * Execute a plan of sb_prepare_as_owner as the owner of the tables, and
  * return SPI's result code.  An error leaves the user switched; the
  * (sub)transaction abort restores it.
@@ -279,15 +316,10 @@ run_plan(ClaimPlan which, Datum *args, const char *nulls)
 	int			rc;
 
 	connect_spi();
-	if (plans[which] == NULL)
-	{
-		const PlanSpec *spec = &plan_specs[which];
-
-		plans[which] = sb_prepare_as_owner(spec->sql, spec->nargs,
-										   (Oid *) spec->argtypes);
-	}
-
-	rc = sb_run_plan_as_owner_nulls(plans[which], args, nulls);
+	rc = sb_run_plan_as_owner_nulls(sb_statement_plan(&plans[which], plan_specs[which].sql,
+													  plan_specs[which].nargs,
+													  (Oid *) plan_specs[which].argtypes),
+									args, nulls);
 	if (rc < 0)
 		elog(ERROR, "storagebox claim plan %d failed: %s",
 			 (int) which, SPI_result_code_string(rc));

@@ -62,6 +62,9 @@ extern SbTakeBack sb_take_back_own_hold(int32 bank_id, int32 row_bank,
 										MemoryContext item_cxt, Datum *item);
 extern void sb_raise_watermark(int32 bank_id, int64 upto);
 extern SPIPlanPtr sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes);
+extern void sb_cursor_move_to(Oid cursor_seq, int64 slot);
+extern SPIPlanPtr sb_statement_plan(SPIPlanPtr *cached, const char *sql, int nargs,
+									Oid *argtypes);
 extern int	sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args);
 extern int	sb_run_plan_as_owner_nulls(SPIPlanPtr plan, Datum *args,
 									   const char *nulls);

@@ -436,14 +436,42 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
  * Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out.
  * Caller is connected to SPI and has looked: st has fresh counts.
  */
+/*
+ * The cursor is behind the claims when a node newly holds a bank's scope
+ * (the Citus layout, citus_layout.c: each node has its own cursor, and
+ * starts it at 1).  A fetch that finds this many slots in a row taken moves
+ * the cursor past the highest claimed slot, so the walk over claimed slots
+ * happens once, not once per fetch.
+ */
+#define CURSOR_BEHIND_AFTER 8
+
+static void
+cursor_catch_up(FetchState *st, int64 slot)
+{
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(st->bank_id)};
+	AttrNumber	att = sb_column(SB_COL_CLAIM_SLOT);
+	Datum		highest;
+	bool		isnull;
+	bool		found;
+
+	PushActiveSnapshot(GetTransactionSnapshot());
+	found = sb_probe(SB_CLAIM, SB_CLAIM_PKEY, 1, &key, BackwardScanDirection,
+					 GetActiveSnapshot(), 1, &att, &highest, &isnull);
+	PopActiveSnapshot();
+	if (found && DatumGetInt64(highest) > slot)
+		sb_cursor_move_to(st->bank->cursor_seq, DatumGetInt64(highest));
+}
+
 static Datum
 fetch_new(FetchState *st)
 {
 	Datum		own;
+	int			taken_in_a_row = 0;
 
 	if (st->own_expired &&
 		(own = take_back_own_hold(st, st->own_expired_bank)) != (Datum) 0)
 		return own;
+
 	for (;;)
 	{
 		Datum		item;
@@ -488,6 +516,11 @@ fetch_new(FetchState *st)
 					return item;
 				break;
 			case SB_SLOT_TAKEN:
+				if (++taken_in_a_row == CURSOR_BEHIND_AFTER)
+				{
+					cursor_catch_up(st, slot);
+					taken_in_a_row = 0;
+				}
 				break;
 		}
 	}
@@ -648,6 +681,7 @@ sb_fetch_item(PG_FUNCTION_ARGS)
 	sb_require_text("dedup_id", dedup_id, SB_DEDUP_ID_MAX_BYTES);
 
 	PreventCommandIfReadOnly("sb_fetch_item()");
+	SB_ROUTE_IF_REMOTE(fcinfo, bank);
 
 	sb_fetch_init(&st, sb_find_bank(bank, true), NULL, CurrentMemoryContext);
 	sb_require_bank_right(st.bank, SB_RIGHT_FETCH);

@@ -202,6 +202,7 @@ sb_hold_item(PG_FUNCTION_ARGS)
 	check_hold_for(hold_for);
 
 	PreventCommandIfReadOnly("sb_hold_item()");
+	SB_ROUTE_IF_REMOTE(fcinfo, bank);
 
 	sb_fetch_init(&st, sb_find_bank(bank, true), hold_for, CurrentMemoryContext);
 	sb_require_bank_right(st.bank, SB_RIGHT_FETCH);
@@ -216,8 +217,15 @@ sb_hold_item(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(item);
 }
 
-/* The statement of a confirmation, prepared once per backend. */
+/* The statement of a confirmation, prepared once per backend (and shard). */
 static SPIPlanPtr confirm_plan = NULL;
+static const char confirm_sql[] =
+"UPDATE storagebox_data.claim c SET hold_expires = NULL"
+" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
+"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
+"   AND c.hold_expires OPERATOR(pg_catalog.>) $3"
+"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
+" RETURNING c.item";
 
 /* The context line of errors inside a confirmation. */
 #define CONFIRM_CONTEXT_PREFIX "storagebox: while confirming a hold in bank"
@@ -238,21 +246,11 @@ confirm_hold(int32 scope_id, Datum dedup_id, int32 row_bank)
 	Datum		args[4] = {Int32GetDatum(scope_id), dedup_id,
 		TimestampTzGetDatum(GetCurrentTimestamp()), Int32GetDatum(row_bank)};
 	Datum		item = (Datum) 0;
+	Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 
 	SPI_connect();
-	if (confirm_plan == NULL)
-	{
-		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
-
-		confirm_plan = sb_prepare_as_owner(
-			"UPDATE storagebox_data.claim c SET hold_expires = NULL"
-			" WHERE c.scope_id OPERATOR(pg_catalog.=) $1"
-			"   AND c.dedup_id OPERATOR(pg_catalog.=) $2"
-			"   AND c.hold_expires OPERATOR(pg_catalog.>) $3"
-			"   AND c.bank_id OPERATOR(pg_catalog.=) $4"
-			" RETURNING c.item", 4, types);
-	}
-	if (sb_run_plan_as_owner(confirm_plan, args) != SPI_OK_UPDATE_RETURNING)
+	if (sb_run_plan_as_owner(sb_statement_plan(&confirm_plan, confirm_sql, 4, types),
+							 args) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "storagebox confirm statement failed");
 	if (SPI_processed == 1)
 	{
@@ -283,8 +281,11 @@ sb_confirm(PG_FUNCTION_ARGS)
 	ErrorContextCallback callback;
 	Datum		item = (Datum) 0;
 	SbHolding	held;
+	int32		scope_id;
 
 	PreventCommandIfReadOnly("sb_confirm()");
+	if (sb_holder_remote(fcinfo, &scope_id))
+		return sb_layout_route(fcinfo, scope_id);
 	entry = sb_holder_args(fcinfo, true, SB_RIGHT_FETCH);
 	dedup_id = PointerGetDatum(PG_GETARG_TEXT_PP(1));
 

@@ -139,6 +139,18 @@ sb_read_holding_with(SbProbeScan *ps, int32 scope_id, Datum dedup_id,
 }
 
 /*
+ * In the Citus layout, whether the call must run on the node that holds the
+ * bank's dedup scope (*scope_id); checks the bank argument first.
+ */
+bool
+sb_holder_remote(FunctionCallInfo fcinfo, int32 *scope_id)
+{
+	sb_require_arg("bank", PG_ARGISNULL(0));
+	sb_require_text("bank", PG_GETARG_TEXT_PP(0), SB_NAME_MAX_BYTES);
+	return sb_bank_is_remote(PG_GETARG_TEXT_PP(0), scope_id);
+}
+
+/*
  * Check (bank, dedup_id) in the order the errors are documented, then the
  * caller's right on the bank.
  */
@@ -167,8 +179,13 @@ sb_holder_args(FunctionCallInfo fcinfo, bool lock_cursor, SbBankRight right)
 Datum
 sb_lookup(PG_FUNCTION_ARGS)
 {
-	BankCacheEntry *entry = sb_holder_args(fcinfo, false, SB_RIGHT_LOOK);
+	BankCacheEntry *entry;
 	SbHolding	h;
+	int32		scope_id;
+
+	if (sb_holder_remote(fcinfo, &scope_id))
+		return sb_layout_route(fcinfo, scope_id);
+	entry = sb_holder_args(fcinfo, false, SB_RIGHT_LOOK);
 
 	PushActiveSnapshot(GetTransactionSnapshot());
 	sb_read_holding(entry->scope_id, PointerGetDatum(PG_GETARG_TEXT_PP(1)),
@@ -224,13 +241,11 @@ run_release(ReleasePlan which, int32 scope_id, Datum dedup_id, int32 bank_id)
 	Datum		args[4] = {Int32GetDatum(scope_id), dedup_id,
 		TimestampTzGetDatum(GetCurrentTimestamp()), Int32GetDatum(bank_id)};
 
-	if (release_plans[which] == NULL)
-	{
-		Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
+	Oid			types[4] = {INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 
-		release_plans[which] = sb_prepare_as_owner(release_sql[which], 4, types);
-	}
-	if (sb_run_plan_as_owner(release_plans[which], args) != SPI_OK_UPDATE_RETURNING)
+	if (sb_run_plan_as_owner(sb_statement_plan(&release_plans[which], release_sql[which],
+											   4, types),
+							 args) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "storagebox release statement failed");
 	return SPI_processed;
 }
@@ -303,8 +318,11 @@ sb_release(PG_FUNCTION_ARGS)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	ErrorContextCallback callback;
 	Datum		item;
+	int32		scope_id;
 
 	PreventCommandIfReadOnly("sb_release()");
+	if (sb_holder_remote(fcinfo, &scope_id))
+		return sb_layout_route(fcinfo, scope_id);
 	entry = sb_holder_args(fcinfo, true, SB_RIGHT_FETCH);
 
 	PG_TRY();

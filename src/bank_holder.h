@@ -29,6 +29,7 @@ typedef struct SbHolding
 	TransactionId changer;		/* dirty snapshot: another xact updating it */
 } SbHolding;
 
+extern bool sb_holder_remote(FunctionCallInfo fcinfo, int32 *scope_id);
 extern BankCacheEntry *sb_holder_args(FunctionCallInfo fcinfo, bool lock_cursor,
 									  SbBankRight right);
 extern Datum sb_item_in_slot(int32 bank_id, int64 slot, Snapshot snap);

@@ -35,10 +35,14 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "bank_cache.h"
+#include "bank_claim.h"
 #include "bank_probe.h"
+#include "citus_layout.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_load_items);
@@ -81,12 +85,23 @@ bank_has_item(Datum bank_id, Datum item)
  * how many.  The caller has checked the array (no NULL, empty or too long
  * item) and holds the bank row lock.
  */
+/* The insert of new items; in the Citus layout the item row has its scope. */
+static const char load_sql[] =
+"INSERT INTO storagebox_data.item (bank_id, slot, item)"
+" SELECT $1, u.slot, u.item"
+"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(slot, item)";
+static const char load_sql_layout[] =
+"INSERT INTO storagebox_data.item (bank_id, slot, item, scope_id)"
+" SELECT $1, u.slot, u.item, $4"
+"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(slot, item)";
+
 Datum
 sb_load_items(PG_FUNCTION_ARGS)
 {
 	Datum		bank_id = PG_GETARG_DATUM(0);
 	int64		items_total = PG_GETARG_INT64(1);
 	ArrayType  *items = PG_GETARG_ARRAYTYPE_P(2);
+	int32		scope_id = -1;
 	MemoryContext work;
 	MemoryContext old;
 	Datum	   *elems;
@@ -96,6 +111,10 @@ sb_load_items(PG_FUNCTION_ARGS)
 	int			nnew = 0;
 	HASHCTL		ctl;
 	HTAB	   *seen;
+
+	/* in the Citus layout the items go to the shard of the bank's scope */
+	if (sb_bank_id_is_remote(DatumGetInt32(bank_id), &scope_id))
+		return sb_layout_route(fcinfo, scope_id);
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "storagebox load",
 								 ALLOCSET_DEFAULT_SIZES);
@@ -132,9 +151,10 @@ sb_load_items(PG_FUNCTION_ARGS)
 
 	if (nnew > 0)
 	{
-		Oid			argtypes[3] = {INT4OID, INT8ARRAYOID, TEXTARRAYOID};
-		Datum		args[3];
+		Oid			argtypes[4] = {INT4OID, INT8ARRAYOID, TEXTARRAYOID, INT4OID};
+		Datum		args[4];
 		int			rc;
+		const char *sql = load_sql;
 
 		args[0] = bank_id;
 		args[1] = PointerGetDatum(construct_array(new_slots, nnew, INT8OID,
@@ -142,16 +162,33 @@ sb_load_items(PG_FUNCTION_ARGS)
 												  TYPALIGN_DOUBLE));
 		args[2] = PointerGetDatum(construct_array(new_items, nnew, TEXTOID,
 												  -1, false, TYPALIGN_INT));
+		args[3] = Int32GetDatum(scope_id);
+		if (scope_id >= 0)
+			(void) sb_layout_plan_slot(load_sql_layout, &sql);
 		SPI_connect();
-		rc = SPI_execute_with_args(
-			"INSERT INTO storagebox_data.item (bank_id, slot, item)"
-			" SELECT $1, u.slot, u.item"
-			"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(slot, item)",
-			3, argtypes, args, NULL, false, 0);
+		rc = SPI_execute_with_args(sql, scope_id >= 0 ? 4 : 3, argtypes, args,
+								   NULL, false, 0);
 		if (rc != SPI_OK_INSERT || SPI_processed != (uint64) nnew)
 			elog(ERROR, "storagebox: loading items inserted " UINT64_FORMAT " of %d rows",
 				 SPI_processed, nnew);
 		SPI_finish();
+	}
+
+	/*
+	 * Fetchers that found the bank empty moved the cursor past the old end;
+	 * bring it back so the new slots are handed out in order.  On a plain
+	 * server sb_add_items does this; in the Citus layout the cursor that
+	 * counts is this node's.
+	 */
+	if (nnew > 0 && scope_id >= 0)
+	{
+		char		name[NAMEDATALEN];
+		Oid			cursor;
+
+		snprintf(name, sizeof(name), "bank_cursor_%d", DatumGetInt32(bank_id));
+		cursor = get_relname_relid(name, sb_data_namespace());
+		if (OidIsValid(cursor) && sb_seq_peek_next(cursor) > items_total + 1)
+			sb_cursor_move_to(cursor, items_total);
 	}
 
 	MemoryContextSwitchTo(old);

@@ -53,6 +53,7 @@
 #include "utils/syscache.h"
 
 #include "bank_probe.h"
+#include "citus_layout.h"
 
 static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_BANK] = "bank",
@@ -130,9 +131,9 @@ relation_owner(Oid relid)
 	return owner;
 }
 
-/* The OID of one of the storagebox_data relations. */
-Oid
-sb_relation_oid(SbRelation rel)
+/* Look up the OIDs and column numbers, if an invalidation forgot them. */
+static void
+ensure_relation_oids(void)
 {
 	if (!relation_oids_valid)
 	{
@@ -165,14 +166,24 @@ sb_relation_oid(SbRelation rel)
 		data_owner = relation_owner(relation_oids[SB_CLAIM]);
 		relation_oids_valid = true;
 	}
-	return relation_oids[rel];
+}
+
+/*
+ * The OID of one of the storagebox_data relations: in the Citus layout,
+ * of the shard that stands for it (citus_layout.c).
+ */
+Oid
+sb_relation_oid(SbRelation rel)
+{
+	ensure_relation_oids();
+	return sb_layout_relation(rel, relation_oids[rel]);
 }
 
 /* The attribute number of a column, or InvalidAttrNumber (optional ones). */
 AttrNumber
 sb_column(SbColumn col)
 {
-	(void) sb_relation_oid(SB_BANK);
+	ensure_relation_oids();
 	return column_attnums[col];
 }
 
@@ -183,7 +194,7 @@ sb_column(SbColumn col)
 Oid
 sb_data_owner(void)
 {
-	(void) sb_relation_oid(SB_BANK);
+	ensure_relation_oids();
 	return data_owner;
 }
 
@@ -203,7 +214,7 @@ sb_schema_has_holds(void)
 Oid
 sb_data_namespace(void)
 {
-	(void) sb_relation_oid(SB_BANK);
+	ensure_relation_oids();
 	return data_namespace;
 }
 

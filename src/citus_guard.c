@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 
 #include "citus_guard.h"
+#include "citus_layout.h"
 
 /* What the last check found. */
 typedef enum SbNodeKind
@@ -60,7 +61,9 @@ typedef enum SbNodeKind
 	SB_NODE_UNKNOWN,			/* not checked since the last invalidation */
 	SB_NODE_LOCAL,				/* no Citus, or its coordinator with local tables */
 	SB_NODE_CITUS_WORKER,		/* a worker node of a Citus cluster */
-	SB_NODE_CITUS_MANAGED		/* a storagebox table is in Citus metadata */
+	SB_NODE_CITUS_MANAGED,		/* a storagebox table is in Citus metadata */
+	SB_NODE_LAYOUT_COORDINATOR, /* the distributed layout, on the coordinator */
+	SB_NODE_LAYOUT_WORKER		/* the distributed layout, on a worker */
 } SbNodeKind;
 
 static SbNodeKind node_kind = SB_NODE_UNKNOWN;
@@ -85,6 +88,7 @@ forget_node_kind(Datum arg, Oid relid)
 {
 	node_kind = SB_NODE_UNKNOWN;
 	invalidations++;
+	sb_layout_forget();
 }
 
 /*
@@ -180,22 +184,22 @@ check_node_kind(void)
 	if (!citus_library_loaded() || !OidIsValid(get_extension_oid("citus", true)))
 		return SB_NODE_LOCAL;
 	if (find_managed_table())
-		return SB_NODE_CITUS_MANAGED;
+	{
+		if (!sb_layout_matches())
+			return SB_NODE_CITUS_MANAGED;
+		return local_group_id() == 0 ? SB_NODE_LAYOUT_COORDINATOR : SB_NODE_LAYOUT_WORKER;
+	}
 	if (local_group_id() != 0)
 		return SB_NODE_CITUS_WORKER;
 	return SB_NODE_LOCAL;
 }
 
-/*
- * Raise 0A000 unless storagebox's tables here are the authoritative local
- * ones: no Citus, or a Citus coordinator whose storagebox tables are not in
- * Citus metadata.  Call before reading or writing anything.
- */
-void
-sb_require_local_node(void)
+/* What this node is; computed after an invalidation. */
+static SbNodeKind
+current_node_kind(void)
 {
 	if (node_kind == SB_NODE_LOCAL)
-		return;
+		return node_kind;
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(forget_node_kind, (Datum) 0);
@@ -209,11 +213,34 @@ sb_require_local_node(void)
 		if (invalidations == before)
 			node_kind = found;
 	}
+	return node_kind;
+}
 
-	switch (node_kind)
+static void
+refuse_managed(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("storagebox table \"storagebox_data.%s\" is managed by Citus",
+					managed_table),
+			 errdetail("The storagebox tables are in Citus metadata, but not in the layout storagebox supports."),
+			 errhint("Only sql/citus/sb_distribute.sql distributes storagebox; README section \"Scaling out with Citus\" says what is supported.")));
+}
+
+/*
+ * Raise 0A000 unless this node may run the dispensers and manage banks:
+ * no Citus; a Citus coordinator whose storagebox tables are local; or the
+ * coordinator of the distributed layout.  Call before reading or writing
+ * anything.
+ */
+void
+sb_require_local_node(void)
+{
+	switch (current_node_kind())
 	{
 		case SB_NODE_LOCAL:
 		case SB_NODE_UNKNOWN:
+		case SB_NODE_LAYOUT_COORDINATOR:
 			return;
 		case SB_NODE_CITUS_WORKER:
 			ereport(ERROR,
@@ -222,13 +249,42 @@ sb_require_local_node(void)
 					 errdetail("Each Citus node has its own storagebox tables; only the coordinator's hold the banks and dispensers."),
 					 errhint("Connect to the coordinator to call storagebox functions.")));
 			break;
-		case SB_NODE_CITUS_MANAGED:
+		case SB_NODE_LAYOUT_WORKER:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("storagebox table \"storagebox_data.%s\" is managed by Citus",
-							managed_table),
-					 errdetail("The storagebox functions read and write their tables directly, so these must stay local tables of the coordinator."),
-					 errhint("Keep storagebox's tables out of Citus metadata; README section \"Scaling out with Citus\" says what is supported.")));
+					 errmsg("this storagebox function runs on the Citus coordinator, not on a worker node"),
+					 errdetail("In the distributed layout, workers serve the bank functions; dispensers and bank management stay on the coordinator."),
+					 errhint("Connect to the coordinator to call it.")));
+			break;
+		case SB_NODE_CITUS_MANAGED:
+			refuse_managed();
 			break;
 	}
+}
+
+/*
+ * The same for the bank functions (fetch, hold, confirm, lookup, release,
+ * the batch and the export), which the distributed layout serves on every
+ * node.
+ */
+void
+sb_require_bank_node(void)
+{
+	switch (current_node_kind())
+	{
+		case SB_NODE_LAYOUT_COORDINATOR:
+		case SB_NODE_LAYOUT_WORKER:
+			return;
+		default:
+			sb_require_local_node();
+	}
+}
+
+/* Whether the distributed layout is in place (after one of the above). */
+bool
+sb_in_citus_layout(void)
+{
+	SbNodeKind	kind = current_node_kind();
+
+	return kind == SB_NODE_LAYOUT_COORDINATOR || kind == SB_NODE_LAYOUT_WORKER;
 }

@@ -10,5 +10,7 @@
 #define CITUS_GUARD_H
 
 extern void sb_require_local_node(void);
+extern void sb_require_bank_node(void);
+extern bool sb_in_citus_layout(void);
 
 #endif							/* CITUS_GUARD_H */

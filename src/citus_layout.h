@@ -1,0 +1,53 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_layout.h
+ *	  storagebox's distributed layout on Citus: which shard of a dedup
+ *	  scope is where, and calls routed to it (citus_layout.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CITUS_LAYOUT_H
+#define CITUS_LAYOUT_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+
+#include "bank_probe.h"
+
+/* Whether the storagebox tables in Citus metadata form the supported layout. */
+extern bool sb_layout_matches(void);
+
+/* Forget what was read of Citus metadata (any relcache invalidation). */
+extern void sb_layout_forget(void);
+
+/* The relation that stands for rel in the layout: a shard, or rel itself. */
+extern Oid	sb_layout_relation(SbRelation rel, Oid shell);
+
+/*
+ * Make scope_id the scope whose shards the fetch path reads and writes.
+ * Returns false when they are not placed on this node; when they are, the
+ * shard lock that keeps a shard move out is held to the end of the
+ * transaction.
+ */
+extern bool sb_layout_enter_scope(int32 scope_id);
+
+/*
+ * In the layout, the place to keep the plan of an internal statement for
+ * the current shards, and (*text) the statement pointed at them; NULL
+ * without the layout.
+ */
+extern SPIPlanPtr *sb_layout_plan_slot(const char *sql, const char **text);
+
+/*
+ * Answer a call whose dedup scope is placed on another node by running it
+ * there.  Raises an error where the call
+ * cannot go further (it was routed here already).
+ */
+extern Datum sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id);
+
+/* The scope sb_layout_enter_scope made current, or -1. */
+extern int32 sb_layout_current_scope(void);
+
+#endif							/* CITUS_LAYOUT_H */
