@@ -166,6 +166,8 @@ sb_find_bank(text *bank, bool lock_cursor)
 						entry->name),
 				 errdetail("This function runs only on the node that holds the shard of the bank's dedup scope."),
 				 errhint("Call it on that node: citus_shards lists where the shards of storagebox_data.claim are.")));
+	if (lock_cursor)
+		sb_layout_require_no_logical_move();
 	return entry;
 }
 

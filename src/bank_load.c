@@ -115,6 +115,8 @@ sb_load_items(PG_FUNCTION_ARGS)
 	/* in the Citus layout the items go to the shard of the bank's scope */
 	if (sb_bank_id_is_remote(DatumGetInt32(bank_id), &scope_id))
 		return sb_layout_route(fcinfo, scope_id);
+	if (scope_id >= 0)
+		sb_layout_require_no_logical_move();
 
 	work = AllocSetContextCreate(CurrentMemoryContext, "storagebox load",
 								 ALLOCSET_DEFAULT_SIZES);
@@ -187,8 +189,18 @@ sb_load_items(PG_FUNCTION_ARGS)
 
 		snprintf(name, sizeof(name), "bank_cursor_%d", DatumGetInt32(bank_id));
 		cursor = get_relname_relid(name, sb_data_namespace());
-		if (OidIsValid(cursor) && sb_seq_peek_next(cursor) > items_total + 1)
-			sb_cursor_move_to(cursor, items_total);
+		if (OidIsValid(cursor))
+		{
+			LOCAL_FCINFO(last, 1);
+			Datum		value;
+
+			InitFunctionCallInfoData(*last, NULL, 1, InvalidOid, NULL, NULL);
+			last->args[0].value = ObjectIdGetDatum(cursor);
+			last->args[0].isnull = false;
+			value = pg_sequence_last_value(last);
+			if (!last->isnull && DatumGetInt64(value) > items_total)
+				sb_cursor_move_to(cursor, items_total);
+		}
 	}
 
 	MemoryContextSwitchTo(old);

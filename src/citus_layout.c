@@ -32,13 +32,20 @@
  *
  * Shard moves.  Citus moves a shard by copying it, then blocking writes
  * with an ExclusiveLock on the shard's metadata lock (an advisory lock
- * keyed by the shard id) on every node, switching the placement and
- * dropping the old copy later.  Citus's own writers take ShareLock on the
- * same lock; so does sb_layout_enter_scope, on the claim shard (the move
- * locks all colocated shards), and holds it to the end of the transaction.
- * After taking it, it processes invalidations and checks the placement
- * again, so a fetch never writes to a copy that a finished move has left
- * behind.
+ * keyed, for a hash-distributed table, by the colocation group and the
+ * shard's index, so one lock covers claim's and item's shard) on every
+ * node, switching the placement and dropping the old copy later.  Citus's
+ * own writers take ShareLock on the same lock on the node where their
+ * query arrived; so does sb_layout_enter_scope, on the node where the call
+ * arrived (not at the far end of a routed call), and holds it to the end
+ * of the transaction.  After taking it, it processes invalidations and
+ * reads the placement again, so a call is routed to where the shard is,
+ * and never writes to a copy that a finished move has left behind.  That holds for moves that block
+ * writes (shard_transfer_mode 'block_writes').  A non-blocking move copies
+ * the shard with logical replication while writes go on, and in our tests
+ * it lost claims committed on the source during the copy; so while the
+ * claim shard is in a publication (which is how such a move shows on the
+ * source node), writers refuse with 55000 (sb_layout_require_no_logical_move).
  *
  * What is read of Citus metadata (one query per table set, through SPI) is
  * kept until the next relcache invalidation, which Citus sends when a
@@ -55,6 +62,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_publication.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -71,6 +79,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 
 #include "bank_probe.h"
 #include "citus_guard.h"
@@ -79,8 +88,14 @@
 
 PG_FUNCTION_INFO_V1(sb_route_call);
 
-/* Citus's advisory lock class for a shard's metadata (resource_lock.h). */
-#define CITUS_SHARD_METADATA_LOCK_CLASS	4
+/*
+ * Citus's advisory lock on the metadata of one shard of a hash-distributed
+ * table, shared by the colocated shards of the same index
+ * (SET_LOCKTAG_COLOCATED_SHARDS_METADATA_RESOURCE in Citus's
+ * resource_lock.h): key1 the shard's index in its table, key2 the
+ * colocation id.
+ */
+#define CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS	8
 
 /* The most shards a distributed storagebox table may have. */
 #define SB_MAX_SHARDS	1024
@@ -93,15 +108,30 @@ typedef struct ScopeShard
 	int64		claim_shard;
 	int64		item_shard;
 	bool		local;			/* placed on this node */
+} ScopeShard;
+
+/*
+ * The scope the running call reads and writes, and its shard relations,
+ * resolved as they are needed.  Kept when an invalidation makes the map be
+ * read again in the middle of a call: the shard lock and the relation
+ * locks taken keep these shards in place to the end of the transaction.
+ */
+typedef struct CurrentScope
+{
+	int32		scope_id;		/* -1: none */
+	int64		claim_shard;
+	int64		item_shard;
+	uint64		generation;		/* of the map the relations were resolved in */
 	bool		resolved[SB_NUM_RELS];
 	Oid			rel_oids[SB_NUM_RELS];
-} ScopeShard;
+} CurrentScope;
 
 /* What this backend has read of the layout. */
 typedef struct LayoutMap
 {
 	bool		valid;
 	int64		bank_shard;		/* the reference shard of bank */
+	uint32		colocation_id;	/* of claim and item */
 	bool		bank_resolved;
 	Oid			bank_oids[SB_NUM_RELS];
 	int			nshards;
@@ -109,8 +139,7 @@ typedef struct LayoutMap
 } LayoutMap;
 
 static LayoutMap *map = NULL;
-static int	current_shard = -1;		/* index into map->shards, or -1 */
-static int32 current_scope = -1;
+static CurrentScope current = {.scope_id = -1};
 static uint64 generation = 0;		/* counts sb_layout_forget calls */
 
 /* Internal statements as rewritten for one shard, kept as plans. */
@@ -129,13 +158,14 @@ typedef struct PlanEntry
 
 static HTAB *statements = NULL;
 
+static bool in_routed_call(void);
+
 void
 sb_layout_forget(void)
 {
 	generation++;
 	if (map != NULL)
 		map->valid = false;
-	current_shard = -1;
 }
 
 /*
@@ -250,14 +280,21 @@ load_map(void)
 	map->bank_resolved = false;
 	map->bank_shard = 0;
 
+	/*
+	 * Under the latest snapshot, not the statement's: a shard move that
+	 * committed while this call waited for the shard lock must be seen.
+	 */
 	SPI_connect();
+	PushActiveSnapshot(GetLatestSnapshot());
 	rc = SPI_execute(
 		"SELECT c.relname::pg_catalog.text, s.shardid,"
 		"       s.shardminvalue::pg_catalog.int4, s.shardmaxvalue::pg_catalog.int4,"
 		"       EXISTS (SELECT FROM pg_catalog.pg_dist_placement p"
 		"                WHERE p.shardid OPERATOR(pg_catalog.=) s.shardid"
 		"                  AND p.groupid OPERATOR(pg_catalog.=)"
-		"                      (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l))"
+		"                      (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l)),"
+		"       (SELECT d.colocationid FROM pg_catalog.pg_dist_partition d"
+		"         WHERE d.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid)"
 		"  FROM pg_catalog.pg_dist_shard s"
 		"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.logicalrelid"
 		" WHERE c.relnamespace OPERATOR(pg_catalog.=)"
@@ -265,6 +302,7 @@ load_map(void)
 		"   AND c.relname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{bank,claim,item}')"
 		" ORDER BY 1, 3",
 		true, 0);
+	PopActiveSnapshot();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "storagebox: reading the Citus shards failed: %s",
 			 SPI_result_code_string(rc));
@@ -291,6 +329,7 @@ load_map(void)
 				s->max_hash = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 				s->claim_shard = shardid;
 				s->local = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+				map->colocation_id = DatumGetUInt32(SPI_getbinval(tup, desc, 6, &isnull));
 			}
 			else if (strcmp(rel, "item") == 0 && nitem < nclaim)
 			{
@@ -349,31 +388,46 @@ sb_layout_enter_scope(int32 scope_id)
 	for (;;)
 	{
 		uint64		before;
-		int			idx;
+		ScopeShard *s;
 		LOCKTAG		tag;
-		int64		shardid;
 
 		ensure_map();
 		before = generation;
-		idx = shard_of_scope(scope_id);
-		if (!map->shards[idx].local)
+		s = &map->shards[shard_of_scope(scope_id)];
+
+		/*
+		 * The shard lock, on the node where the call arrived, whether the
+		 * shard is here or not: a call routed from here then reaches the
+		 * node that holds the shard, and writes there, before any move of
+		 * it can start (a move takes the lock on every node).  The far end
+		 * of a routed call takes no lock: taking it there too would let a
+		 * move that holds it on that node and waits for the caller's node
+		 * close a cycle across nodes, as Citus's own routed writes do not.
+		 */
+		if (!in_routed_call())
 		{
-			current_shard = -1;
-			current_scope = -1;
-			return false;
+			SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (s - map->shards),
+								 map->colocation_id, CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
+			(void) LockAcquire(&tag, ShareLock, false, false);
 		}
-		shardid = map->shards[idx].claim_shard;
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (shardid >> 32),
-							 (uint32) shardid, CITUS_SHARD_METADATA_LOCK_CLASS);
-		(void) LockAcquire(&tag, ShareLock, false, false);
 		/* a move that finished while we waited has sent its invalidations */
 		AcceptInvalidationMessages();
-		if (generation == before && map->valid)
+		if (generation != before || !map->valid)
+			continue;
+		if (!s->local)
 		{
-			current_shard = idx;
-			current_scope = scope_id;
-			return true;
+			current.scope_id = -1;
+			return false;
 		}
+		if (current.claim_shard != s->claim_shard || current.generation != generation)
+		{
+			memset(&current, 0, sizeof(current));
+			current.claim_shard = s->claim_shard;
+			current.item_shard = s->item_shard;
+			current.generation = generation;
+		}
+		current.scope_id = scope_id;
+		return true;
 	}
 }
 
@@ -405,21 +459,19 @@ sb_layout_relation(SbRelation rel, Oid shell)
 	}
 	if (in_scope_tables(rel))
 	{
-		ScopeShard *s;
-
-		if (current_shard < 0)
+		if (current.scope_id < 0)
 			elog(ERROR, "storagebox: no dedup scope is current on this node");
-		s = &map->shards[current_shard];
-		if (!s->resolved[rel])
+		if (!current.resolved[rel])
 		{
-			s->rel_oids[rel] = shard_relation(shell,
-											  in_item_table(rel) ? s->item_shard : s->claim_shard,
-											  rel == SB_CLAIM_HELD);
+			current.rel_oids[rel] =
+				shard_relation(shell,
+							   in_item_table(rel) ? current.item_shard : current.claim_shard,
+							   rel == SB_CLAIM_HELD);
 			if (rel == SB_CLAIM || rel == SB_ITEM)
-				check_shard_columns(shell, s->rel_oids[rel]);
-			s->resolved[rel] = true;
+				check_shard_columns(shell, current.rel_oids[rel]);
+			current.resolved[rel] = true;
 		}
-		return s->rel_oids[rel];
+		return current.rel_oids[rel];
 	}
 	return shell;
 }
@@ -474,8 +526,9 @@ sb_layout_plan_slot(const char *sql, const char **text)
 
 	if (!sb_in_citus_layout())
 		return NULL;
-	if (current_shard < 0)
+	if (current.scope_id < 0)
 		elog(ERROR, "storagebox: no dedup scope is current on this node");
+	ensure_map();				/* for the bank's shard */
 	if (statements == NULL)
 	{
 		HASHCTL		ctl;
@@ -488,7 +541,7 @@ sb_layout_plan_slot(const char *sql, const char **text)
 	}
 	memset(&key, 0, sizeof(key));
 	key.sql = sql;
-	key.claim_shard = map->shards[current_shard].claim_shard;
+	key.claim_shard = current.claim_shard;
 	entry = hash_search(statements, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -508,8 +561,7 @@ sb_layout_plan_slot(const char *sql, const char **text)
 		initStringInfo(&a);
 		initStringInfo(&b);
 		replace_table(&a, text, "storagebox_data.claim", key.claim_shard);
-		replace_table(&b, a.data, "storagebox_data.item",
-					  map->shards[current_shard].item_shard);
+		replace_table(&b, a.data, "storagebox_data.item", current.item_shard);
 		replace_table(&a, b.data, "storagebox_data.bank", map->bank_shard);
 		entry->rewritten = a.data;
 		entry->plan = NULL;
@@ -519,10 +571,35 @@ sb_layout_plan_slot(const char *sql, const char **text)
 	return &entry->plan;
 }
 
+/*
+ * Raise 55000 if the current scope's claim shard is in a publication: Citus
+ * is moving it with logical replication (a non-blocking move).  Claims
+ * written to the source shard while such a move copied it were lost in our
+ * tests (README, "Scaling out with Citus"), so the writers refuse until the
+ * move has completed; a move with shard_transfer_mode 'block_writes' makes
+ * them wait instead.
+ */
+void
+sb_layout_require_no_logical_move(void)
+{
+	Oid			claim;
+
+	if (!sb_in_citus_layout())
+		return;
+	claim = sb_relation_oid(SB_CLAIM);
+	if (GetRelationPublications(claim) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the shard of dedup scope %d is being moved with logical replication",
+						current.scope_id),
+				 errdetail("storagebox does not write to a shard while Citus copies it without blocking writes."),
+				 errhint("Move storagebox's shards with shard_transfer_mode 'block_writes'; this call succeeds again once the move has finished.")));
+}
+
 int32
 sb_layout_current_scope(void)
 {
-	return current_scope;
+	return current.scope_id;
 }
 
 /*
@@ -588,7 +665,38 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(sb_data_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	SPI_connect();
-	rc = SPI_execute(sql.data, false, 1);
+	PG_TRY();
+	{
+		rc = SPI_execute(sql.data, false, 1);
+	}
+	PG_CATCH();
+	{
+		/*
+		 * The error of the far end, as the caller would have had it here:
+		 * without the routing statement, and the context lines Citus adds.
+		 */
+		ErrorData  *edata;
+		char	   *cut;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->context != NULL &&
+			((cut = strstr(edata->context, "while executing command on")) != NULL ||
+			 (cut = strstr(edata->context, "SQL statement \"SELECT r FROM storagebox_data.route_call")) != NULL))
+		{
+			while (cut > edata->context && cut[-1] == '\n')
+				cut--;
+			*cut = '\0';
+			if (edata->context[0] == '\0')
+				edata->context = NULL;
+		}
+		edata->internalquery = NULL;
+		edata->internalpos = 0;
+		edata->cursorpos = 0;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "storagebox: the routed call failed: %s", SPI_result_code_string(rc));

@@ -47,6 +47,9 @@ extern SPIPlanPtr *sb_layout_plan_slot(const char *sql, const char **text);
  */
 extern Datum sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id);
 
+/* Refuse to write while a non-blocking move copies the current scope. */
+extern void sb_layout_require_no_logical_move(void);
+
 /* The scope sb_layout_enter_scope made current, or -1. */
 extern int32 sb_layout_current_scope(void);
 

@@ -58,6 +58,9 @@ END
 	system($cluster_sh, 'stop', $dir) if defined $dir && -d $dir;
 }
 
+# A file of the source tree, by its path there.
+sub source_file { return "$top/$_[0]"; }
+
 # The data directory of node $i (0 the coordinator, 1 and 2 the workers).
 sub node_dir { return "$dir/node$_[0]"; }
 

@@ -1,0 +1,305 @@
+
+# storagebox's distributed layout on Citus (issue 13): a coordinator and two
+# workers on loopback, started by tools/citus_cluster.sh, converted with
+# sql/citus/sb_distribute.sql.  Skipped, and counted as skipped, where Citus
+# is not installed.  The layout is the C flavour's; for the SQL flavour the
+# test shows that the procedure refuses.
+#
+# What it shows (C flavour):
+#  - the procedure converts an installation that already holds banks,
+#    claims and per-bank rights, and refuses to run twice;
+#  - while a non-blocking move copies a scope's shard (its shard is in a
+#    publication), fetches of that scope refuse with 55000 and change
+#    nothing; lookups still answer;
+#  - 16 clients, 8 on the coordinator and 4 on each worker, over 4 banks in
+#    4 scopes plus 2 banks sharing one scope, while the shards of two
+#    scopes move to the other worker with block_writes (single-fetch
+#    transactions); then a
+#    worker crashes (immediate stop) and restarts, and 16 clients run again
+#    (with transactions of several fetches); the exactly-once checker
+#    finds 0 violations over both runs (on a copy of the cluster's rows in a
+#    plain server, where its queries run);
+#  - per-bank rights and EXECUTE hold on every node, routed or not;
+#  - a function that is not routed refuses on the wrong node, and
+#    dispensers run on the coordinator only: numbers are unique.
+
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes;
+
+use StorageboxCheck;
+use StorageboxCitus;
+use StorageboxFlavour;
+use StorageboxLoad;
+
+my $port  = StorageboxCitus::start();
+my @ports = ($port, $port + 1, $port + 2);
+my $bindir = $ENV{PG_BINDIR};
+my $procedure = StorageboxCitus::source_file('sql/citus/sb_distribute.sql');
+
+# Run the conversion procedure on the coordinator: (exit status, stderr).
+sub distribute
+{
+	my ($out, $err);
+	IPC::Run::run([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', connstr($port),
+			'-f', $procedure ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $err);
+}
+
+if ($sb_extension ne 'storagebox')
+{
+	query($port, "CREATE EXTENSION $sb_extension");
+	my ($rc, $err) = distribute();
+	ok($rc != 0 && $err =~ /extension storagebox is not installed in this database/
+		  && $err =~ /storagebox_sql runs on the coordinator only/,
+		'the SQL flavour: the procedure refuses, and says why')
+	  or diag($err);
+	is(query($port, "SELECT count(*) FROM pg_dist_partition"), '0', 'nothing was distributed');
+	done_testing();
+	exit;
+}
+
+my $cfg = StorageboxLoad::config(calls => 40000, clients => 16, p_dispense => 0);
+$cfg->{banks} = [
+	(map { { bank => "solo_$_", scope => undef, items => int(0.15 * $cfg->{id_range}) } } 1 .. 4),
+	{ bank => 'pair_a', scope => 'pair', items => int(0.20 * $cfg->{id_range}) },
+	{ bank => 'pair_b', scope => 'pair', items => int(0.15 * $cfg->{id_range}) },
+];
+query($port, StorageboxLoad::setup_sql($cfg));
+
+# --- an installation in use, with rights, converted ------------------------
+query($port, q{
+	CREATE ROLE app LOGIN;
+	GRANT EXECUTE ON FUNCTION sb_fetch_item(text, text), sb_lookup(text, text) TO app;
+	SELECT sb_create_bank('closed');
+	SELECT sb_add_items('closed', array['c1', 'c2']);
+	SELECT sb_create_bank('open_to_app');
+	SELECT sb_add_items('open_to_app', array['o1', 'o2', 'o3', 'o4']);
+	SELECT sb_grant('closed', 'postgres', 'fetch');
+	SELECT sb_grant('open_to_app', 'app', 'fetch');
+	SELECT sb_fetch_item('solo_1', 'before');
+	SELECT sb_fetch_item('pair_a', 'before');
+	SELECT sb_fetch_item('solo_2', 'released');
+	SELECT sb_release('solo_2', 'released');
+});
+my $before = query($port, "SELECT sb_fetch_item('solo_1', 'before') || ',' || sb_fetch_item('pair_b', 'before')");
+
+my ($rc, $err) = distribute();
+is($rc, 0, 'sb_distribute.sql converts the installation') or diag($err);
+is(query($port, "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ',' ORDER BY logicalrelid::text)"
+	  . " FROM pg_dist_partition"),
+	'storagebox_data.bank:n,storagebox_data.claim:h,storagebox_data.item:h,storagebox_data.scope:n',
+	'scope and bank are reference tables, claim and item distributed');
+($rc, $err) = distribute();
+ok($rc != 0 && $err =~ /storagebox tables are in Citus metadata already/, 'a second run refuses');
+
+for my $p (@ports)
+{
+	is(query($p, "SELECT sb_fetch_item('solo_1', 'before') || ',' || sb_fetch_item('pair_b', 'before')"),
+		$before, "node $p: the claims made before answer the same");
+}
+
+# --- rights on every node ---------------------------------------------------
+my $app = "host=127.0.0.1 user=app dbname=postgres port=";
+for my $p (@ports)
+{
+	my ($out, $e);
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-d', "$app$p", '-c',
+			"SELECT sb_fetch_item('open_to_app', 'a$p')" ], '<', \undef, '>', \$out, '2>', \$e);
+	like($out, qr/^o[1-4]$/, "node $p: app fetches from the bank granted to it") or diag($e);
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$p", '-c',
+			"SELECT sb_fetch_item('closed', 'a$p')" ], '<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for bank "closed"/, "node $p: app is refused the closed bank");
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$p", '-c',
+			"SELECT sb_release('open_to_app', 'a$p')" ], '<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for function sb_release/,
+		"node $p: EXECUTE is checked as on the coordinator");
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$p", '-c',
+			"SELECT storagebox_data.route_call(1, 'public.sb_fetch_item(text,text)', array['closed', 'x'], 'postgres')" ],
+		'<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for (schema storagebox_data|function route_call)/,
+		"node $p: app cannot call route_call");
+}
+
+# the shard of a scope, and the port of the worker that holds it
+sub placement
+{
+	my ($scope_name_sql) = @_;
+	my $shard = query($port, "SELECT get_shard_id_for_distribution_column('storagebox_data.claim',"
+		  . " (SELECT scope_id FROM storagebox_data.scope WHERE $scope_name_sql))");
+	my $at = query($port, "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)"
+		  . " WHERE p.shardid = $shard");
+	return ($shard, $at);
+}
+
+# --- a function that is not routed, and the dispensers ---------------------
+my ($pair_shard, $pair_at) = placement("scope_name = 'pair'");
+my $elsewhere = $pair_at == $ports[1] ? $ports[2] : $ports[1];
+all_refuse($elsewhere, 'bank "pair_a" is served by another node of the Citus cluster',
+	"worker $elsewhere", "* FROM sb_fetch_items('pair_a', array['x'])",
+	"* FROM sb_holders('pair_a')");
+my $taken = query($port, "SELECT count(*), count(DISTINCT n) FROM"
+	  . " (SELECT unnest(sb_next('tickets', 100)) n FROM generate_series(1, 50)) s");
+is($taken, '5000|5000', 'the coordinator hands out 5000 distinct numbers');
+for my $w (@ports[ 1, 2 ])
+{
+	all_refuse($w, 'this storagebox function runs on the Citus coordinator, not on a worker node',
+		"worker $w", "sb_next('tickets')", "sb_create_bank('on_worker')",
+		"sb_add_items('solo_1', array['x'])");
+}
+
+# --- a non-blocking move: writers of the scope refuse while it copies ----
+# Citus's non-blocking move publishes the shard on its node; that is what
+# the library looks for.  The publication is made by hand here, so that the
+# refusal is seen deterministically.
+my ($solo2_shard, $solo2_at) = placement("scope_id = (SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'solo_2')");
+my $held2 = query($port, "SELECT sb_fetch_item('solo_2', 'held2')");
+my $held = query($port, "SELECT count(*), count(dedup_id) FROM storagebox_data.claim");
+query($solo2_at, "SET citus.enable_ddl_propagation TO off;"
+	  . " CREATE PUBLICATION sb_test_move FOR TABLE storagebox_data.claim_$solo2_shard");
+for my $p (@ports)
+{
+	($rc, my $out, $err) = run_sql($p, "SELECT sb_fetch_item('solo_2', 'during_move')");
+	ok($rc != 0 && $err =~ /55000: the shard of dedup scope \d+ is being moved with logical replication/
+		  && $err =~ /HINT:  Move storagebox's shards with shard_transfer_mode 'block_writes'/,
+		"node $p: a fetch from a scope in a non-blocking move refuses with 55000")
+	  or diag("rc=$rc err=$err");
+	is(query($p, "SELECT sb_lookup('solo_2', 'held2')"), $held2, "node $p: a lookup still answers");
+}
+is(query($port, "SELECT count(*), count(dedup_id) FROM storagebox_data.claim"), $held,
+	'the refused fetches changed no claim');
+query($solo2_at, "SET citus.enable_ddl_propagation TO off; DROP PUBLICATION sb_test_move");
+like(query($ports[1], "SELECT sb_fetch_item('solo_2', 'after_move')"), qr/^solo_2:\d+$/,
+	'once the publication is gone, the fetch answers');
+
+# --- exactly once: clients on every node, shards moving, a worker crash ---
+sub load
+{
+	my ($tag, $seed, $calls, $load_cfg) = @_;
+	my @parts = ([ $ports[0], 8 ], [ $ports[1], 4 ], [ $ports[2], 4 ]);
+	my @loads;
+	for my $i (0 .. $#parts)
+	{
+		push @loads, StorageboxLoad::start_load(
+			connstr => connstr($parts[$i][0]),
+			dir     => "$PostgreSQL::Test::Utils::tmp_check/load_${tag}_$i",
+			cfg     => $load_cfg,
+			clients => $parts[$i][1],
+			calls   => int($calls * $parts[$i][1] / 16),
+			seed    => $seed + $i);
+	}
+	return \@loads;
+}
+
+sub progress
+{
+	my ($loads) = @_;
+	my $n = 0;
+	for my $l (@$loads) { $n += StorageboxLoad::progress($l); }
+	return $n;
+}
+
+sub finish
+{
+	my ($loads, $what) = @_;
+	my (@logs, $failed, $stderr);
+	($failed, $stderr) = (0, '');
+	for my $l (@$loads)
+	{
+		my $res = StorageboxLoad::wait_load($l);
+		push @logs, @{ $res->{logs} };
+		$failed += $res->{failed};
+		$stderr .= $res->{stderr};
+	}
+	is($failed, 0, "$what: every client ran its script to the end");
+	is($stderr, '', "$what: no client saw an error") or diag(substr($stderr, 0, 2000));
+	return @logs;
+}
+
+# During the moves every transaction fetches once: a transaction that has
+# claimed and then needs the shard lock of a moving scope can be the victim
+# of a deadlock with the move (README, "Scaling out with Citus").
+my $loads = load('moves', 30, 40000, { %$cfg, p_txn => 0 });
+my $deadline = time() + 180;
+Time::HiRes::sleep(0.05) while progress($loads) < 500 && time() < $deadline;
+my ($solo_shard, $solo_at) = placement("scope_id = (SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'solo_1')");
+for my $move ([ 'pair', $pair_shard, $pair_at ], [ 'solo_1', $solo_shard, $solo_at ])
+{
+	my ($name, $shard, $from) = @$move;
+	my $to = $from == $ports[1] ? $ports[2] : $ports[1];
+	my $at_move = progress($loads);
+	($rc, my $out, $err) = run_sql($port,
+		"SELECT citus_move_shard_placement($shard, '127.0.0.1', $from, '127.0.0.1', $to,"
+		  . " shard_transfer_mode := 'block_writes')");
+	is($rc, 0, "the shards of scope $name move from $from to $to during the load") or diag($err);
+	is((placement($name eq 'pair' ? "scope_name = 'pair'"
+		: "scope_id = (SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'solo_1')"))[1],
+		$to, "scope $name is now on $to");
+	note("move of $name: " . (progress($loads) - $at_move) . ' answers logged meanwhile');
+}
+my $at_moves_done = progress($loads);
+my @logs = finish($loads, 'load with moves');
+cmp_ok(progress($loads), '>', $at_moves_done, 'the clients went on answering after the moves');
+
+# a worker crashes, with nothing running, and restarts
+my $node2 = StorageboxCitus::node_dir(2);
+is(system("'$bindir/pg_ctl' -D '$node2' -m immediate -w stop >/dev/null"), 0, 'worker 2 crashes (immediate stop)');
+is(system("'$bindir/pg_ctl' -D '$node2' -w start -l '$node2.log' >/dev/null"), 0, 'worker 2 restarts');
+$loads = load('after_crash', 40, 16000, $cfg);
+push @logs, finish($loads, 'load after the crash');
+
+# --- the checker, on a copy of the cluster's rows in a plain server -------
+my $copy = PostgreSQL::Test::Cluster->new('copy');
+$copy->init;
+$copy->start;
+$copy->safe_psql('postgres', "CREATE EXTENSION $sb_extension");
+my $n = 0;
+sub copy_rows
+{
+	my ($select, $target) = @_;
+	my $file = "$PostgreSQL::Test::Utils::tmp_check/copy_" . ++$n . '.dat';
+	my $data = query($port, "COPY ($select) TO STDOUT");
+	open(my $fh, '>', $file) or die "cannot write $file: $!";
+	print $fh $data, (length $data ? "\n" : '');
+	close($fh);
+	$copy->safe_psql('postgres', "COPY $target FROM '$file'");
+}
+$copy->safe_psql('postgres', join('', map { "CREATE SEQUENCE storagebox_data.bank_cursor_$_;" }
+		split /\n/, query($port, 'SELECT bank_id FROM storagebox_data.bank')));
+copy_rows('SELECT scope_id, scope_name FROM storagebox_data.scope', 'storagebox_data.scope (scope_id, scope_name)');
+copy_rows('SELECT bank_id, bank_name, scope_id, cursor_seq, items_total, created_at FROM storagebox_data.bank',
+	'storagebox_data.bank (bank_id, bank_name, scope_id, cursor_seq, items_total, created_at)');
+copy_rows('SELECT bank_id, slot, item FROM storagebox_data.item', 'storagebox_data.item (bank_id, slot, item)');
+copy_rows('SELECT bank_id, slot, scope_id, dedup_id, item, held_since, hold_expires FROM storagebox_data.claim',
+	'storagebox_data.claim (bank_id, slot, scope_id, dedup_id, item, held_since, hold_expires)');
+# each node's watermark is a lower bound of its banks' settled claims; the
+# copy gets the highest
+my %settled;
+for my $p (@ports)
+{
+	for my $line (split /\n/, query($p, 'SELECT bank_id, max(settled_upto) FROM storagebox_data.bank_progress GROUP BY 1'))
+	{
+		my ($bank, $upto) = split /\|/, $line;
+		$settled{$bank} = $upto if !defined $settled{$bank} || $upto > $settled{$bank};
+	}
+}
+$copy->safe_psql('postgres', 'DELETE FROM storagebox_data.bank_progress; INSERT INTO storagebox_data.bank_progress VALUES '
+	  . join(',', map { "($_, $settled{$_})" } sort keys %settled));
+
+my ($events, $incomplete) = StorageboxCheck::parse_logs(@logs);
+is($incomplete, 0, 'every client log is complete');
+my $result = StorageboxCheck::check(
+	query  => sub { $copy->safe_psql('postgres', $_[0]) },
+	events => $events);
+diag('030_distributed: ' . StorageboxCheck::summary($result));
+diag($_) for @{ $result->{messages} };
+cmp_ok($result->{counts}{fetch_calls}, '>=', 56000, 'at least 56000 fetch calls logged');
+cmp_ok($result->{counts}{null_answers}, '>', 0, 'the banks ran out during the run');
+cmp_ok($result->{counts}{committed_answers_checked}, '>', 1000, 'more than 1000 committed answers checked');
+is($result->{violations}, 0, 'checker: violations=0');
+
+done_testing();
