@@ -385,6 +385,9 @@ ensure_map(void)
 bool
 sb_layout_enter_scope(int32 scope_id)
 {
+	bool		routed = in_routed_call();
+	bool		locked = false;
+
 	for (;;)
 	{
 		uint64		before;
@@ -400,17 +403,26 @@ sb_layout_enter_scope(int32 scope_id)
 		 * shard is here or not: a call routed from here then reaches the
 		 * node that holds the shard, and writes there, before any move of
 		 * it can start (a move takes the lock on every node).  The far end
-		 * of a routed call takes no lock: taking it there too would let a
-		 * move that holds it on that node and waits for the caller's node
-		 * close a cycle across nodes, as Citus's own routed writes do not.
+		 * of a routed call takes no lock while it finds the shard here:
+		 * taking it there too would let a move that holds it on that node
+		 * and waits for the caller's node close a cycle across nodes, as
+		 * Citus's own routed writes do not.
 		 */
-		if (!in_routed_call())
+		if (!routed || (!s->local && !locked))
 		{
 			SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (s - map->shards),
 								 map->colocation_id, CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
 			(void) LockAcquire(&tag, ShareLock, false, false);
+			locked = true;
 		}
-		/* a move that finished while we waited has sent its invalidations */
+		/*
+		 * A move that finished while we waited has sent its invalidations;
+		 * then look again.  At the far end of a routed call that does not
+		 * find the shard here, the caller's node may have seen a finished
+		 * move before this node did (Citus commits a move on the workers
+		 * one after the other): the lock, taken above, waited for this
+		 * node's part of it.
+		 */
 		AcceptInvalidationMessages();
 		if (generation != before || !map->valid)
 			continue;

@@ -157,17 +157,39 @@ $workers$;
 SELECT pg_temp.sb_prepare_node_sql() \gexec
 RESET citus.enable_ddl_propagation;
 
+-- A PL/pgSQL block, to run on a worker, that revokes there every right
+-- that anybody but the owner holds on one object: p_kind SEQUENCE or
+-- FUNCTION, p_name its qualified name (the block finds it by name), and
+-- the catalog, ACL column and owner column that describe it.
+CREATE FUNCTION storagebox_data.citus_revoke_all_sql(p_kind text, p_name text, p_catalog text,
+                                                     p_acl text, p_owner text)
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $sql$
+SELECT format(
+    'DECLARE r record; BEGIN FOR r IN SELECT DISTINCT a.grantee FROM pg_catalog.%1$s o,'
+    ' pg_catalog.aclexplode(o.%2$s) a WHERE o.oid = %3$L::pg_catalog.%4$s AND a.grantee <> o.%5$s LOOP'
+    ' EXECUTE pg_catalog.format(%6$L, CASE WHEN r.grantee = 0 THEN %7$L'
+    ' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END); END LOOP; END; ',
+    p_catalog, p_acl, p_name,
+    CASE p_kind WHEN 'SEQUENCE' THEN 'regclass' ELSE 'regprocedure' END,
+    p_owner, 'REVOKE ALL ON ' || p_kind || ' ' || p_name || ' FROM %s', 'PUBLIC')
+$sql$;
+ALTER EXTENSION storagebox ADD FUNCTION storagebox_data.citus_revoke_all_sql(text, text, text, text, text);
+REVOKE ALL ON FUNCTION storagebox_data.citus_revoke_all_sql(text, text, text, text, text) FROM PUBLIC;
+
 -- The SQL that gives a cursor sequence, on a worker, the owner and rights
 -- it has here (per-bank rights live in the cursor's ACL); with p_create,
--- creates it first.
+-- creates it first.  It runs inside a PL/pgSQL block on the worker
+-- (citus_on_workers): the rights the worker has and this node has not are
+-- revoked there first.
 CREATE FUNCTION storagebox_data.citus_cursor_sql(p_seq regclass, p_create boolean)
 RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $sql$
 SELECT (CASE WHEN p_create THEN format(
-            'CREATE SEQUENCE IF NOT EXISTS %s AS bigint MINVALUE 0 START 1 NO CYCLE; ', p_seq)
+            'CREATE SEQUENCE IF NOT EXISTS %s AS bigint MINVALUE 0 START 1 NO CYCLE; '
+            'ALTER SEQUENCE %s OWNER TO %I; ', p_seq, p_seq, pg_get_userbyid(c.relowner))
         ELSE '' END)
-    || format('ALTER SEQUENCE %s OWNER TO %I; ', p_seq, pg_get_userbyid(c.relowner))
     || CASE WHEN c.relacl IS NULL THEN '' ELSE
-           format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC; ', p_seq)
+           storagebox_data.citus_revoke_all_sql('SEQUENCE', p_seq::text, 'pg_class', 'relacl', 'relowner')
+           || format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC; ', p_seq)
            || coalesce((
                SELECT string_agg(format('GRANT %s ON SEQUENCE %s TO %s; ',
                           a.privilege_type, p_seq,
@@ -186,7 +208,9 @@ REVOKE ALL ON FUNCTION storagebox_data.citus_cursor_sql(regclass, boolean) FROM 
 CREATE FUNCTION storagebox_data.citus_function_rights_sql()
 RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $sql$
 SELECT coalesce(string_agg(
-           format('REVOKE ALL ON FUNCTION %s FROM PUBLIC; ', p.oid::regprocedure)
+           storagebox_data.citus_revoke_all_sql('FUNCTION', p.oid::regprocedure::text, 'pg_proc',
+                                                'proacl', 'proowner')
+           || format('REVOKE ALL ON FUNCTION %s FROM PUBLIC; ', p.oid::regprocedure)
            || coalesce((
                SELECT string_agg(format('GRANT EXECUTE ON FUNCTION %s TO %s; ',
                           p.oid::regprocedure,
@@ -204,7 +228,11 @@ REVOKE ALL ON FUNCTION storagebox_data.citus_function_rights_sql() FROM PUBLIC;
 
 -- Run commands on every worker, in one transaction there, as changes of
 -- that node only (Citus refuses DDL on its objects from a worker unless
--- told it is not to be propagated); raise if they failed on one.
+-- told it is not to be propagated); raise if they failed on one.  They run
+-- through separate connections, outside the caller's transaction: if that
+-- transaction holds a lock they need on a worker (it fetched from a bank
+-- and then drops it), they give up after lock_timeout 10s and the
+-- caller's statement fails, rather than wait for ever.
 CREATE FUNCTION storagebox_data.citus_on_workers(p_commands text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -215,6 +243,7 @@ BEGIN
       FROM run_command_on_workers(
                'DO $storagebox$ BEGIN '
                'PERFORM pg_catalog.set_config(''citus.enable_ddl_propagation'', ''off'', true); '
+               'PERFORM pg_catalog.set_config(''lock_timeout'', ''10s'', true); '
                OPERATOR(pg_catalog.||) replace(p_commands, '$storagebox$', '')
                OPERATOR(pg_catalog.||) ' END $storagebox$') w
      WHERE NOT w.success;
@@ -268,7 +297,7 @@ BEGIN
     END IF;
     FOR r IN SELECT DISTINCT c.command_tag, c.object_identity
                FROM pg_event_trigger_ddl_commands() c
-              WHERE c.object_type = 'sequence'
+              WHERE lower(c.object_type) = 'sequence'
                 AND (c.command_tag <> 'CREATE SEQUENCE'
                      OR c.object_identity LIKE 'storagebox\_data.bank\_cursor\_%') LOOP
         IF r.command_tag = 'CREATE SEQUENCE' THEN
@@ -287,7 +316,7 @@ BEGIN
     -- EXECUTE on storagebox's functions: copied on every GRANT and REVOKE
     -- of functions.
     IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() c
-                WHERE c.command_tag IN ('GRANT', 'REVOKE') AND c.object_type = 'function') THEN
+                WHERE c.command_tag IN ('GRANT', 'REVOKE') AND lower(c.object_type) = 'function') THEN
         PERFORM storagebox_data.citus_on_workers(storagebox_data.citus_function_rights_sql());
     END IF;
 END

@@ -19,7 +19,9 @@
 #    (with transactions of several fetches); the exactly-once checker
 #    finds 0 violations over both runs (on a copy of the cluster's rows in a
 #    plain server, where its queries run);
-#  - per-bank rights and EXECUTE hold on every node, routed or not;
+#  - per-bank rights and EXECUTE hold on every node, routed or not, for
+#    banks made before the conversion and after it (created, granted,
+#    revoked and dropped on the coordinator);
 #  - a function that is not routed refuses on the wrong node, and
 #    dispensers run on the coordinator only: numbers are unique.
 
@@ -124,6 +126,38 @@ for my $p (@ports)
 	like($e, qr/42501: permission denied for (schema storagebox_data|function route_call)/,
 		"node $p: app cannot call route_call");
 }
+
+# --- a bank made, granted, revoked and dropped after the conversion ------
+query($port, q{
+	SELECT sb_create_bank('late', 'late_scope');
+	SELECT sb_add_items('late', array['l1', 'l2', 'l3', 'l4']);
+	SELECT sb_grant('late', 'app', 'fetch');
+});
+for my $p (@ports)
+{
+	my ($out, $e);
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-d', "$app$p", '-c',
+			"SELECT sb_fetch_item('late', 'late$p')" ], '<', \undef, '>', \$out, '2>', \$e);
+	like($out, qr/^l[1-4]$/, "node $p: a bank made after the conversion serves the role granted") or diag($e);
+}
+query($port, "SELECT sb_revoke('late', 'app', 'fetch')");
+for my $p (@ports)
+{
+	my ($out, $e);
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$p", '-c',
+			"SELECT sb_fetch_item('late', 'late$p')" ], '<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for bank "late"/, "node $p: after sb_revoke the role is refused");
+}
+query($port, "SELECT sb_drop_bank('late')");
+for my $p (@ports)
+{
+	my ($rc, $out, $e) = run_sql($p, "SELECT sb_fetch_item('late', 'x')");
+	ok($rc != 0 && $e =~ /42704: bank "late" does not exist/, "node $p: the dropped bank is gone")
+	  or diag($e);
+}
+is(query($port, "SELECT count(*) FROM storagebox_data.claim c WHERE c.bank_id NOT IN (SELECT bank_id FROM storagebox_data.bank)")
+	  . '|' . query($port, "SELECT count(*) FROM storagebox_data.item i WHERE i.bank_id NOT IN (SELECT bank_id FROM storagebox_data.bank)"),
+	'0|0', 'sb_drop_bank removed its claims and items from the shards');
 
 # the shard of a scope, and the port of the worker that holds it
 sub placement
