@@ -271,6 +271,15 @@ SELECT create_distributed_table('storagebox_data.item', 'scope_id',
 SELECT truncate_local_data_after_distributing_table(t)
   FROM unnest(ARRAY['storagebox_data.scope', 'storagebox_data.bank',
                     'storagebox_data.claim', 'storagebox_data.item']::regclass[]) t;
+-- sb_drop_bank deletes a bank's rows from every shard of claim and item,
+-- then from the reference tables, which Citus allows only over one
+-- connection per node.
+SET citus.enable_ddl_propagation TO off;
+SELECT pg_catalog.format('ALTER FUNCTION %I.sb_drop_bank(text)'
+                         ' SET citus.multi_shard_modify_mode TO sequential', n.nspname)
+  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+ WHERE e.extname = 'storagebox' \gexec
+RESET citus.enable_ddl_propagation;
 SELECT create_distributed_function('storagebox_data.route_call(integer, text, text[], name)',
                                    'scope_id', colocate_with := 'storagebox_data.claim',
                                    force_delegation := true);
