@@ -12,6 +12,10 @@
 #   coordinator   the coordinator: every call is routed to the worker that
 #                 holds the bank's scope
 #   worker        that worker itself: the call runs where it arrives
+#   top-level     the coordinator, calling storagebox_data.route_call with
+#                 the bank's scope as the statement itself, which Citus
+#                 delegates without a transaction block (what a
+#                 scope-aware entry point would cost; new fetch only)
 # For each it prints tps, and the CPU time the node that runs the fetch
 # spent per call (its postmaster and every backend, exited ones included,
 # from /proc), for:
@@ -80,6 +84,12 @@ done
 cat >"$work/new.sql" <<'EOF'
 SELECT sb_fetch_item('bench', :node || nextval('bench_dedup_seq')::text);
 EOF
+scope=$(psql_at 5661 <<<"SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'bench'")
+cat >"$work/toplevel.sql" <<EOF
+\\set r random(1, 1000000000)
+SELECT r FROM storagebox_data.route_call($scope, 'public.sb_fetch_item(pg_catalog.text,pg_catalog.text)',
+	ARRAY['bench', 't' || :r], 'postgres') r;
+EOF
 cat >"$work/known.sql" <<'EOF'
 \set k random(1, 1000)
 SELECT sb_fetch_item('bench', 'known' || :k);
@@ -123,6 +133,11 @@ for fig in "new fetch:new.sql" "repeat fetch:known.sql" "PK SELECT:pk.sql"; do
 		read -r c_tps c_cpu < <(measure 5661 "$owner" "$script" c)
 		printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" coordinator "$c_tps" "$c_cpu" \
 			"$(echo "$c_tps / $p_tps" | bc -l)" "$(echo "$c_cpu / $p_cpu" | bc -l)"
+	fi
+	if [ "$label" = "new fetch" ]; then
+		read -r t_tps t_cpu < <(measure 5661 "$owner" "$work/toplevel.sql" t)
+		printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" top-level "$t_tps" "$t_cpu" \
+			"$(echo "$t_tps / $p_tps" | bc -l)" "$(echo "$t_cpu / $p_cpu" | bc -l)"
 	fi
 	read -r w_tps w_cpu < <(measure "$owner" "$owner" "$script" w)
 	printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" worker "$w_tps" "$w_cpu" \

@@ -631,7 +631,9 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 {
 	const char *fn = format_procedure_qualified(fcinfo->flinfo->fn_oid);
 	StringInfoData sql;
-	Oid			rettype = get_fn_expr_rettype(fcinfo->flinfo);
+	Oid		   *argtypes;
+	int			nargs;
+	Oid			rettype = get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
@@ -652,7 +654,7 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 					 scope_id, quote_literal_cstr(fn));
 	for (int i = 0; i < PG_NARGS(); i++)
 	{
-		Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, i);
+		Oid			argtype = argtypes[i];
 		Oid			out;
 		bool		varlena;
 
