@@ -130,6 +130,7 @@
 #include "bank_hold.h"
 #include "bank_holder.h"
 #include "bank_probe.h"
+#include "citus_guard.h"
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_item);
@@ -433,15 +434,13 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 }
 
 /*
- * Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out.
- * Caller is connected to SPI and has looked: st has fresh counts.
- */
-/*
  * The cursor is behind the claims when a node newly holds a bank's scope
  * (the Citus layout, citus_layout.c: each node has its own cursor, and
- * starts it at 1).  A fetch that finds this many slots in a row taken moves
- * the cursor past the highest claimed slot, so the walk over claimed slots
- * happens once, not once per fetch.
+ * starts it at 1).  There, a fetch that finds this many slots in a row
+ * taken moves the cursor past the highest claimed slot, so the walk over
+ * claimed slots happens once, not once per fetch.  (setval is not
+ * transactional: a fetch that moved the cursor further meanwhile can be
+ * set back, and walks again; the claim keys decide, never the cursor.)
  */
 #define CURSOR_BEHIND_AFTER 8
 
@@ -462,6 +461,10 @@ cursor_catch_up(FetchState *st, int64 slot)
 		sb_cursor_move_to(st->bank->cursor_seq, DatumGetInt64(highest));
 }
 
+/*
+ * Claim a new item for st->dedup_id; (Datum) 0 if the bank is sold out.
+ * Caller is connected to SPI and has looked: st has fresh counts.
+ */
 static Datum
 fetch_new(FetchState *st)
 {
@@ -516,7 +519,7 @@ fetch_new(FetchState *st)
 					return item;
 				break;
 			case SB_SLOT_TAKEN:
-				if (++taken_in_a_row == CURSOR_BEHIND_AFTER)
+				if (++taken_in_a_row == CURSOR_BEHIND_AFTER && sb_in_citus_layout())
 				{
 					cursor_catch_up(st, slot);
 					taken_in_a_row = 0;

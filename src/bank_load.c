@@ -78,13 +78,6 @@ bank_has_item(Datum bank_id, Datum item)
 					GetActiveSnapshot(), 0, NULL, NULL, NULL);
 }
 
-/*
- * load_items(bank_id integer, items_total bigint, items text[]) returns bigint
- *
- * Inserts the new items of the array as slots items_total+1.. and returns
- * how many.  The caller has checked the array (no NULL, empty or too long
- * item) and holds the bank row lock.
- */
 /* The insert of new items; in the Citus layout the item row has its scope. */
 static const char load_sql[] =
 "INSERT INTO storagebox_data.item (bank_id, slot, item)"
@@ -95,6 +88,13 @@ static const char load_sql_layout[] =
 " SELECT $1, u.slot, u.item, $4"
 "   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(slot, item)";
 
+/*
+ * load_items(bank_id integer, items_total bigint, items text[]) returns bigint
+ *
+ * Inserts the new items of the array as slots items_total+1.. and returns
+ * how many.  The caller has checked the array (no NULL, empty or too long
+ * item) and holds the bank row lock.
+ */
 Datum
 sb_load_items(PG_FUNCTION_ARGS)
 {

@@ -22,7 +22,7 @@
  * its indexes <index>_<shardid>), and internal statements are rewritten to
  * name the shards (sb_layout_plan_slot), so Citus's planner is never in
  * the path.  A call that arrives where the scope's shards are not is
- * routed: it runs storagebox_data.route_call(scope_id, fn, args), a
+ * routed: it runs storagebox_data.route_call(scope_id, fn, args, caller), a
  * distributed function colocated with claim by its first argument and
  * created with force_delegation, which Citus sends to the node that holds
  * the shard, inside the caller's transaction.  There the same function
@@ -52,7 +52,9 @@
  * table's metadata or a shard placement changes.
  *
  * Lock order: the shard metadata lock (ShareLock) is taken before any
- * storagebox relation of the scope is opened, after the bank's cursor.
+ * storagebox relation of the scope is opened; for a call that can be
+ * routed, before the bank's cursor (sb_bank_is_remote runs first), else
+ * after it.
  *
  *-------------------------------------------------------------------------
  */
@@ -320,8 +322,16 @@ load_map(void)
 
 			if (strcmp(rel, "bank") == 0)
 				map->bank_shard = shardid;
-			else if (strcmp(rel, "claim") == 0 && nclaim < SB_MAX_SHARDS)
+			else if (strcmp(rel, "claim") == 0)
 			{
+				if (nclaim == SB_MAX_SHARDS)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("storagebox_data.claim has more than %d shards", SB_MAX_SHARDS),
+							 errhint("Distribute storagebox with citus.shard_count at most %d.",
+									 SB_MAX_SHARDS)));
+
+				{
 				ScopeShard *s = &map->shards[nclaim++];
 
 				memset(s, 0, sizeof(*s));
@@ -330,6 +340,7 @@ load_map(void)
 				s->claim_shard = shardid;
 				s->local = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 				map->colocation_id = DatumGetUInt32(SPI_getbinval(tup, desc, 6, &isnull));
+				}
 			}
 			else if (strcmp(rel, "item") == 0 && nitem < nclaim)
 			{
@@ -615,15 +626,15 @@ sb_layout_current_scope(void)
 }
 
 /*
- * Is this backend serving a call that Citus sent from another node?  Citus
- * names its internal connections by application_name.
+ * Whether this backend is running a routed call: set by route_call around
+ * the function it runs (not from anything a client can set).
  */
+static bool serving_routed_call = false;
+
 static bool
 in_routed_call(void)
 {
-	const char *app = GetConfigOption("application_name", true, false);
-
-	return app != NULL && strncmp(app, "citus_internal", 14) == 0;
+	return serving_routed_call;
 }
 
 Datum
@@ -772,6 +783,12 @@ sb_route_call(PG_FUNCTION_ARGS)
 	int			save_sec_context;
 	bool		isnull;
 
+	/* it acts as any role: only the owner of the tables may run it */
+	if (GetUserId() != sb_data_owner() && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for function route_call"),
+				 errdetail("Only the owner of storagebox's tables runs it, for the calls storagebox routes.")));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_NULL();
 	caller = get_role_oid(NameStr(*PG_GETARG_NAME(3)), false);
@@ -822,7 +839,16 @@ sb_route_call(PG_FUNCTION_ARGS)
 		}
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
 		SetUserIdAndSecContext(caller, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-		result = FunctionCallInvoke(call);
+		serving_routed_call = true;
+		PG_TRY();
+		{
+			result = FunctionCallInvoke(call);
+		}
+		PG_FINALLY();
+		{
+			serving_routed_call = false;
+		}
+		PG_END_TRY();
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		isnull = call->isnull;
 	}

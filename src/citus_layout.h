@@ -27,8 +27,9 @@ extern Oid	sb_layout_relation(SbRelation rel, Oid shell);
 
 /*
  * Make scope_id the scope whose shards the fetch path reads and writes.
- * Returns false when they are not placed on this node; when they are, the
- * shard lock that keeps a shard move out is held to the end of the
+ * Returns false when they are not placed on this node.  Where the call
+ * arrived (not at the far end of a routed call), the shard lock that keeps
+ * a move of the scope out is taken either way and held to the end of the
  * transaction.
  */
 extern bool sb_layout_enter_scope(int32 scope_id);

@@ -304,11 +304,13 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
+    -- A GRANT or REVOKE names a sequence as SEQUENCE or TABLE.
     FOR r IN SELECT DISTINCT c.command_tag, c.object_identity
                FROM pg_event_trigger_ddl_commands() c
-              WHERE lower(c.object_type) = 'sequence'
-                AND (c.command_tag <> 'CREATE SEQUENCE'
-                     OR c.object_identity LIKE 'storagebox\_data.bank\_cursor\_%') LOOP
+              WHERE (c.command_tag = 'CREATE SEQUENCE'
+                     AND c.object_identity LIKE 'storagebox\_data.bank\_cursor\_%')
+                 OR (c.command_tag IN ('GRANT', 'REVOKE')
+                     AND lower(c.object_type) IN ('sequence', 'table')) LOOP
         IF r.command_tag = 'CREATE SEQUENCE' THEN
             IF r.object_identity LIKE 'storagebox\_data.bank\_cursor\_%' THEN
                 PERFORM storagebox_data.citus_on_workers(
@@ -325,7 +327,8 @@ BEGIN
     -- EXECUTE on storagebox's functions: copied on every GRANT and REVOKE
     -- of functions.
     IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() c
-                WHERE c.command_tag IN ('GRANT', 'REVOKE') AND lower(c.object_type) = 'function') THEN
+                WHERE c.command_tag IN ('GRANT', 'REVOKE')
+                  AND lower(c.object_type) IN ('function', 'routine', 'procedure')) THEN
         PERFORM storagebox_data.citus_on_workers(storagebox_data.citus_function_rights_sql());
     END IF;
 END
