@@ -21,6 +21,8 @@
 #    drained worker are routed); the exactly-once checker
 #    finds 0 violations over all three runs (on a copy of the cluster's rows in a
 #    plain server, where its queries run);
+#  - sb_hold_item and sb_confirm on every node (routed where the scope is
+#    not), the confirmed hold seen from another node;
 #  - per-bank rights and EXECUTE hold on every node, routed or not, for
 #    banks made before the conversion and after it (created, granted,
 #    revoked and dropped on the coordinator);
@@ -170,6 +172,19 @@ sub placement
 	my $at = query($port, "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)"
 		  . " WHERE p.shardid = $shard");
 	return ($shard, $at);
+}
+
+# --- holds, routed or not ----------------------------------------------------
+# on each node a hold in the pair scope, confirmed, then looked up everywhere
+for my $p (@ports)
+{
+	my $held_item = query($p, "SELECT sb_hold_item('pair_b', 'hold$p', '1 hour')");
+	like($held_item, qr/^pair_[ab]:\d+$/, "node $p: sb_hold_item answers");
+	is(query($p, "SELECT sb_confirm('pair_b', 'hold$p')"), $held_item, "node $p: sb_confirm confirms it");
+	is(query($ports[ ($p - $ports[0] + 1) % 3 ], "SELECT sb_lookup('pair_a', 'hold$p')"), $held_item,
+		"node $p: another node finds the confirmed hold in the shared scope");
+	is(query($port, "SELECT count(*) FROM storagebox_data.claim WHERE dedup_id = 'hold$p'"
+		  . " AND hold_expires IS NULL"), '1', "node $p: one permanent claim");
 }
 
 # --- a function that is not routed, and the dispensers ---------------------
