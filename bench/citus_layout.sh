@@ -39,22 +39,8 @@ B=$PG_BINDIR
 ITEMS=2000000
 TICKS=$(getconf CLK_TCK)
 
-"$TOP/tools/citus_cluster.sh" available || { echo "Citus is not installed in $B/.." >&2; exit 2; }
-work=$(mktemp -d /tmp/sb_citus_layout.XXXXXX)
-chmod 755 "$work"
-[ "$(id -u)" -eq 0 ] && chown postgres "$work"
-as_owner() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/bash -c "$1"; else bash -c "$1"; fi; }
-cleanup() {
-	as_owner "'$B/pg_ctl' -D '$work/plain' -m fast -w stop" >/dev/null 2>&1 || true
-	"$TOP/tools/citus_cluster.sh" stop "$work/citus" || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_owner "'$B/initdb' -D '$work/plain' -A trust -U postgres >/dev/null && \
-	'$B/pg_ctl' -D '$work/plain' -l '$work/plain.log' -w \
-	-o \"-p 5660 -c listen_addresses=127.0.0.1 -k '$work' -c max_connections=200\" start >/dev/null"
-"$TOP/tools/citus_cluster.sh" start "$work/citus" 5661
+# shellcheck source=bench/citus_clusters.sh
+. "$HERE/citus_clusters.sh"
 
 psql_at() { as_owner "'$B/psql' -X -q -At -h 127.0.0.1 -p $1 -U postgres -d postgres -v ON_ERROR_STOP=1"; }
 
