@@ -25,7 +25,8 @@ OBJS = \
 	src/seq_run.o \
 	src/dispenser.o \
 	src/citus_guard.o \
-	src/citus_layout.o
+	src/citus_layout.o \
+	src/citus_delegate.o
 
 # The C flavour's scripts are all committed, and never edited once released
 # (sql/storagebox--1.3--1.4.sql is the file make built, at 1.4's release,

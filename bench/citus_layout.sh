@@ -9,19 +9,22 @@
 # machine), loads the same bank into each, converts the cluster with
 # sql/citus/sb_distribute.sql, and runs the same pgbench scripts against:
 #   plain         the plain server
-#   coordinator   the coordinator: every call is routed to the worker that
-#                 holds the bank's scope
+#   coordinator   the coordinator: Citus delegates every call to the
+#                 worker that holds the bank's scope (src/citus_delegate.c)
+#   nested        the coordinator with storagebox.delegate_fetch off: the
+#                 call runs there and routes itself to that worker, as a
+#                 nested distributed statement (the path before delegation)
 #   worker        that worker itself: the call runs where it arrives
-#   top-level     the coordinator, calling storagebox_data.route_call with
-#                 the bank's scope as the statement itself, which Citus
-#                 delegates without a transaction block (what a
-#                 scope-aware entry point would cost; new fetch only)
 # For each it prints tps, and the CPU time the node that runs the fetch
 # spent per call (its postmaster and every backend, exited ones included,
 # from /proc), for:
 #   new fetch     sb_fetch_item with a dedup_id never seen before
 #   repeat fetch  sb_fetch_item with a dedup_id that holds an item
 #   PK SELECT     the floor: a primary-key SELECT of a local table
+#   no-op call    Citus's own floor for a delegated call: a SQL function
+#                 that returns its argument, distributed and colocated with
+#                 storagebox_data.claim, called through the coordinator with
+#                 the bench bank's scope (a parameter, as the fetches have)
 #
 # Usage: bench/citus_layout.sh [SECONDS [CLIENTS]]  (default 10 s, 8 clients)
 # PG_BINDIR picks the PostgreSQL installation (it must have Citus).  Ports
@@ -58,23 +61,19 @@ owner=$(psql_at 5661 <<<"SELECT n.nodeport FROM storagebox_data.bank b,
 	LATERAL get_shard_id_for_distribution_column('storagebox_data.claim', b.scope_id) s,
 	pg_dist_placement p JOIN pg_dist_node n USING (groupid)
 	WHERE b.bank_name = 'bench' AND p.shardid = s")
-# node-local objects of the scripts: a dedup_id sequence, the PK table
+# node-local objects of the scripts: the PK table
 for port in 5660 5661 "$owner"; do
 	psql_at "$port" <<<"SET citus.enable_ddl_propagation TO off;
-		CREATE SEQUENCE IF NOT EXISTS bench_dedup_seq;
 		CREATE TABLE IF NOT EXISTS bench_pk (id integer PRIMARY KEY, v text);
 		INSERT INTO bench_pk SELECT g, 'v' FROM generate_series(1, 100000) g ON CONFLICT DO NOTHING;
 		VACUUM ANALYZE;" >/dev/null 2>&1 || psql_at "$port" <<<"VACUUM ANALYZE;" >/dev/null
 done
 
+# dedup_ids made by the client, as an application's are: 10^12 values,
+# so a repeat among a few hundred thousand calls is rare
 cat >"$work/new.sql" <<'EOF'
-SELECT sb_fetch_item('bench', :node || nextval('bench_dedup_seq')::text);
-EOF
-scope=$(psql_at 5661 <<<"SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'bench'")
-cat >"$work/toplevel.sql" <<EOF
-\\set r random(1, 1000000000)
-SELECT r FROM storagebox_data.route_call($scope, 'public.sb_fetch_item(pg_catalog.text,pg_catalog.text)',
-	ARRAY['bench', 't' || :r], 'postgres') r;
+\set r random(1, 1000000000000)
+SELECT sb_fetch_item('bench', :node || :r::text);
 EOF
 cat >"$work/known.sql" <<'EOF'
 \set k random(1, 1000)
@@ -83,6 +82,13 @@ EOF
 cat >"$work/pk.sql" <<'EOF'
 \set id random(1, 100000)
 SELECT v FROM bench_pk WHERE id = :id;
+EOF
+psql_at 5661 <<<"CREATE FUNCTION bench_noop(scope integer) RETURNS integer LANGUAGE sql AS 'SELECT scope';
+	SELECT create_distributed_function('bench_noop(integer)', 'scope', colocate_with := 'storagebox_data.claim');" >/dev/null
+scope=$(psql_at 5661 <<<"SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'bench'")
+cat >"$work/noop.sql" <<EOF
+\\set s $scope
+SELECT bench_noop(:s);
 EOF
 chmod a+r "$work"/*.sql
 
@@ -97,38 +103,54 @@ node_ticks() {
 	cat $files 2>/dev/null | awk -v pm="$pm" '{ s += $14 + $15; if ($1 == pm) s += $16 + $17 } END { print s }'
 }
 
-# tps and CPU microseconds per call on node $cpu_port, running $script on $port
+# tps, and CPU microseconds per call on node $cpu_port and on node $port
+# (the one the client connects to), running $script on $port with the
+# settings $5 (PGOPTIONS)
 measure() {
-	local port=$1 cpu_port=$2 script=$3 node=$4
-	local before after out tx tps
+	local port=$1 cpu_port=$2 script=$3 node=$4 options=${5:-}
+	local before after entry_before entry_after out tx tps
 	before=$(node_ticks "$cpu_port")
-	out=$(as_owner "'$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T -D node=$node -f '$script' postgres" 2>&1)
+	entry_before=$(node_ticks "$port")
+	out=$(as_owner "PGOPTIONS='$options' '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T -D node=$node -f '$script' postgres" 2>&1)
 	sleep 1
 	after=$(node_ticks "$cpu_port")
+	entry_after=$(node_ticks "$port")
 	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
-	echo "$tps $(echo "($after - $before) * 1000000 / $TICKS / $tx" | bc -l)"
+	if [ -z "$tx" ] || [ "$tx" -eq 0 ]; then
+		echo "pgbench on port $port ran no transactions: $out" >&2
+		exit 1
+	fi
+	echo "$tps $(echo "($after - $before) * 1000000 / $TICKS / $tx" | bc -l)" \
+		"$(echo "($entry_after - $entry_before) * 1000000 / $TICKS / $tx" | bc -l)"
 }
 
-printf '%-13s %-12s %10s %14s %8s %10s\n' "figure" "where" "tps" "CPU us/call" "tps/plain" "CPU/plain"
+# one row: label, where, tps, CPU, entry CPU (or -), plain tps, plain CPU
+row() {
+	local entry=$5
+	[ "$entry" = - ] || entry=$(printf '%.1f' "$entry")
+	printf '%-13s %-12s %10.0f %14.1f %12s %8.2f %10.2f\n' "$1" "$2" "$3" "$4" "$entry" \
+		"$(echo "$3 / $6" | bc -l)" "$(echo "$4 / $7" | bc -l)"
+}
+
+printf '%-13s %-12s %10s %14s %12s %8s %10s\n' "figure" "where" "tps" "CPU us/call" "coord us/call" \
+	"tps/plain" "CPU/plain"
 for fig in "new fetch:new.sql" "repeat fetch:known.sql" "PK SELECT:pk.sql"; do
 	label=${fig%%:*} script="$work/${fig#*:}"
-	read -r p_tps p_cpu < <(measure 5660 5660 "$script" p)
-	printf '%-13s %-12s %10.0f %14.1f %8s %10s\n' "$label" plain "$p_tps" "$p_cpu" 1.00 1.00
+	read -r p_tps p_cpu _ < <(measure 5660 5660 "$script" p)
+	row "$label" plain "$p_tps" "$p_cpu" - "$p_tps" "$p_cpu"
 	if [ "$label" != "PK SELECT" ]; then
-		read -r c_tps c_cpu < <(measure 5661 "$owner" "$script" c)
-		printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" coordinator "$c_tps" "$c_cpu" \
-			"$(echo "$c_tps / $p_tps" | bc -l)" "$(echo "$c_cpu / $p_cpu" | bc -l)"
+		read -r c_tps c_cpu c_entry < <(measure 5661 "$owner" "$script" c)
+		row "" coordinator "$c_tps" "$c_cpu" "$c_entry" "$p_tps" "$p_cpu"
+		read -r n_tps n_cpu n_entry < <(measure 5661 "$owner" "$script" n "-c storagebox.delegate_fetch=off")
+		row "" nested "$n_tps" "$n_cpu" "$n_entry" "$p_tps" "$p_cpu"
 	fi
-	if [ "$label" = "new fetch" ]; then
-		read -r t_tps t_cpu < <(measure 5661 "$owner" "$work/toplevel.sql" t)
-		printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" top-level "$t_tps" "$t_cpu" \
-			"$(echo "$t_tps / $p_tps" | bc -l)" "$(echo "$t_cpu / $p_cpu" | bc -l)"
-	fi
-	read -r w_tps w_cpu < <(measure "$owner" "$owner" "$script" w)
-	printf '%-13s %-12s %10.0f %14.1f %8.2f %10.2f\n' "" worker "$w_tps" "$w_cpu" \
-		"$(echo "$w_tps / $p_tps" | bc -l)" "$(echo "$w_cpu / $p_cpu" | bc -l)"
+	read -r w_tps w_cpu _ < <(measure "$owner" "$owner" "$script" w)
+	row "" worker "$w_tps" "$w_cpu" - "$p_tps" "$p_cpu"
 done
+read -r d_tps d_cpu d_entry < <(measure 5661 "$owner" "$work/noop.sql" d)
+row "no-op call" coordinator "$d_tps" "$d_cpu" "$d_entry" "$p_tps" "$p_cpu"
 echo "pgbench -n -M prepared -c $CLIENTS -j 2 -T $T; bank of $ITEMS items; $(nproc) CPUs;"
-echo "CPU us/call: CPU time of the node that runs the fetch (for 'coordinator': the worker"
-echo "it is routed to), its postmaster and all its processes, divided by the calls"
+echo "CPU us/call: CPU time of the node that runs the fetch (for 'coordinator' and 'nested':"
+echo "the worker the call is sent to), its postmaster and all its processes, divided by the calls;"
+echo "coord us/call: the same for the coordinator, where those calls arrive"

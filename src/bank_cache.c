@@ -87,13 +87,14 @@ bank_cursor(int32 bank_id, Datum stored)
 }
 
 /*
- * The cache entry of a bank; raises 42704 for an unknown bank.  With
+ * The cache entry of a bank; for an unknown bank, NULL if missing_ok, else
+ * 42704.  With
  * lock_cursor, its cursor is locked (RowExclusiveLock) for the rest of the
  * transaction: sb_drop_bank drops the cursor, so the bank cannot go away
  * under a writer.  Readers pass false (a standby cannot take that lock).
  */
 static BankCacheEntry *
-find_bank_entry(text *bank, bool lock_cursor)
+find_bank_entry(text *bank, bool lock_cursor, bool missing_ok)
 {
 	char	   *name = text_to_cstring(bank);
 	BankCacheEntry *entry;
@@ -131,6 +132,8 @@ find_bank_entry(text *bank, bool lock_cursor)
 		found = cursor_belongs_to(DatumGetObjectId(values[2]), DatumGetInt32(values[0]),
 								  &restricted);
 	}
+	if (!found && missing_ok)
+		return NULL;
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -157,7 +160,7 @@ find_bank_entry(text *bank, bool lock_cursor)
 BankCacheEntry *
 sb_find_bank(text *bank, bool lock_cursor)
 {
-	BankCacheEntry *entry = find_bank_entry(bank, lock_cursor);
+	BankCacheEntry *entry = find_bank_entry(bank, lock_cursor, false);
 
 	if (sb_in_citus_layout() && !sb_layout_enter_scope(entry->scope_id))
 		ereport(ERROR,
@@ -184,9 +187,25 @@ sb_bank_is_remote(text *bank, int32 *scope_id)
 	sb_require_bank_node();
 	if (!sb_in_citus_layout())
 		return false;
-	entry = find_bank_entry(bank, false);
+	entry = find_bank_entry(bank, false, false);
 	*scope_id = entry->scope_id;
 	return !sb_layout_enter_scope(entry->scope_id);
+}
+
+/*
+ * The dedup scope of the bank named bank, from this backend's cache or a
+ * probe of the bank table; false, and no error, if there is no such bank.
+ * Takes no lock.  Only in the Citus layout.
+ */
+bool
+sb_bank_scope(text *bank, int32 *scope_id)
+{
+	BankCacheEntry *entry = find_bank_entry(bank, false, true);
+
+	if (entry == NULL)
+		return false;
+	*scope_id = entry->scope_id;
+	return true;
 }
 
 /* The same for a bank known by its id. */

@@ -46,6 +46,7 @@ typedef enum SbBankRight
 extern BankCacheEntry *sb_find_bank(text *bank, bool lock_cursor);
 extern bool sb_bank_is_remote(text *bank, int32 *scope_id);
 extern bool sb_bank_id_is_remote(int32 bank_id, int32 *scope_id);
+extern bool sb_bank_scope(text *bank, int32 *scope_id);
 
 /*
  * At the top of a bank function that Citus's layout can route: answer from

@@ -290,6 +290,13 @@ sb_require_bank_node(void)
 	}
 }
 
+/* Whether this node is the coordinator of the distributed layout. */
+bool
+sb_is_layout_coordinator(void)
+{
+	return current_node_kind() == SB_NODE_LAYOUT_COORDINATOR;
+}
+
 /* Whether the distributed layout is in place (after one of the above). */
 bool
 sb_in_citus_layout(void)

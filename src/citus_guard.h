@@ -12,5 +12,6 @@
 extern void sb_require_local_node(void);
 extern void sb_require_bank_node(void);
 extern bool sb_in_citus_layout(void);
+extern bool sb_is_layout_coordinator(void);
 
 #endif							/* CITUS_GUARD_H */

@@ -38,7 +38,9 @@
  * own writers take ShareLock on the same lock on the node where their
  * query arrived; so does sb_layout_enter_scope, on the node where the call
  * arrived (not at the far end of a routed call), and holds it to the end
- * of the transaction.  After taking it, it processes invalidations and
+ * of the transaction.  A whole-statement fetch on the coordinator takes it
+ * there when it is planned, and again on the node Citus delegates it to
+ * (citus_delegate.c says why that closes no cycle).  After taking it, it processes invalidations and
  * reads the placement again, so a call is routed to where the shard is,
  * and never writes to a copy that a finished move has left behind.  That holds for moves that block
  * writes (shard_transfer_mode 'block_writes').  A non-blocking move copies
@@ -393,6 +395,20 @@ ensure_map(void)
 		load_map();
 }
 
+/*
+ * Citus's colocated-shards metadata lock of shard s, in share mode (what
+ * Citus's own writers take), held to the end of the transaction.
+ */
+static void
+lock_shard_share(const ScopeShard *s)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (s - map->shards),
+						 map->colocation_id, CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
 bool
 sb_layout_enter_scope(int32 scope_id)
 {
@@ -403,7 +419,6 @@ sb_layout_enter_scope(int32 scope_id)
 	{
 		uint64		before;
 		ScopeShard *s;
-		LOCKTAG		tag;
 
 		ensure_map();
 		before = generation;
@@ -421,9 +436,7 @@ sb_layout_enter_scope(int32 scope_id)
 		 */
 		if (!routed || (!s->local && !locked))
 		{
-			SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (s - map->shards),
-								 map->colocation_id, CITUS_COLOCATED_SHARDS_METADATA_LOCK_CLASS);
-			(void) LockAcquire(&tag, ShareLock, false, false);
+			lock_shard_share(s);
 			locked = true;
 		}
 		/*

@@ -34,6 +34,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "citus_delegate.h"
 #include "storagebox.h"
 
 PG_MODULE_MAGIC;
@@ -56,6 +57,8 @@ _PG_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	sb_delegation_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("storagebox");

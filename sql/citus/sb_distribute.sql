@@ -14,6 +14,9 @@
 --                                                 every node, same rights
 --   storagebox_data.route_call                    sends a call to the node
 --                                                 that holds its scope
+--   sb_fetch_item_in_scope                        the fetch Citus delegates
+--                                                 by scope (planned in place
+--                                                 of a whole-statement fetch)
 -- and an event trigger on the coordinator creates, drops and grants the
 -- cursor sequences of banks created later on the workers too.
 --
@@ -65,6 +68,7 @@ DO $node$
 DECLARE
     v_next_scope integer;
     v_next_bank  integer;
+    v_schema     name;
 BEGIN
     -- Node-local changes: Citus is not to propagate or police them.
     PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
@@ -135,6 +139,21 @@ BEGIN
     AS '$libdir/storagebox', 'sb_route_call';
     ALTER EXTENSION storagebox ADD FUNCTION storagebox_data.route_call(integer, text, text[], name);
     REVOKE ALL ON FUNCTION storagebox_data.route_call(integer, text, text[], name) FROM PUBLIC;
+
+    -- The form of sb_fetch_item that Citus delegates by scope, which the
+    -- library's planner hook plans in place of a fetch that is a statement
+    -- of its own (src/citus_delegate.c).  Executable by PUBLIC: it checks
+    -- EXECUTE on sb_fetch_item for its caller, then calls it.
+    SELECT n.nspname INTO v_schema
+      FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'storagebox';
+    EXECUTE pg_catalog.format(
+        'CREATE FUNCTION %1$I.sb_fetch_item_in_scope(scope_id integer, bank text, dedup_id text)'
+        ' RETURNS text LANGUAGE c VOLATILE'
+        ' AS ''$libdir/storagebox'', ''sb_fetch_item_in_scope''; '
+        'ALTER EXTENSION storagebox ADD FUNCTION %1$I.sb_fetch_item_in_scope(integer, text, text); '
+        'GRANT EXECUTE ON FUNCTION %1$I.sb_fetch_item_in_scope(integer, text, text) TO PUBLIC',
+        v_schema);
 END
 $node$
 $prep$
@@ -283,6 +302,11 @@ RESET citus.enable_ddl_propagation;
 SELECT create_distributed_function('storagebox_data.route_call(integer, text, text[], name)',
                                    'scope_id', colocate_with := 'storagebox_data.claim',
                                    force_delegation := true);
+SELECT pg_catalog.format('SELECT create_distributed_function(%L, ''scope_id'','
+                         ' colocate_with := ''storagebox_data.claim'', force_delegation := true)',
+                         pg_catalog.format('%I.sb_fetch_item_in_scope(integer, text, text)', n.nspname))
+  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+ WHERE e.extname = 'storagebox' \gexec
 
 -- Banks created, granted and dropped later: their cursor sequences follow
 -- on the workers.  Through separate connections: a transaction here that

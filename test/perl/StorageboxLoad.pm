@@ -2,8 +2,9 @@
 # StorageboxLoad: the load generator for storagebox's reliability tests.
 #
 # Each client is a psql process running a generated script.  Every statement
-# prints one line, so the client's output file is the log of every answer it
-# received, in order:
+# prints one line (a fetch made as a statement of its own, cfg p_whole, is
+# followed by the statement that prints its line), so the client's output
+# file is the log of every answer it received, in order:
 #
 #   kind|txn|mode|name|dedup_id|ts|answer
 #
@@ -65,6 +66,7 @@ sub config
 		p_release => $o{p_release} // 0.02,
 		p_dispense => $o{p_dispense} // 0.05,
 		only_numbers => $o{only_numbers} // 0,
+		p_whole   => $o{p_whole} // 0,
 		banks => [
 			{ bank => 'team_a', scope => 'team', items => int(0.25 * $id_range) },
 			{ bank => 'team_b', scope => 'team', items => int(0.20 * $id_range) },
@@ -137,6 +139,19 @@ sub client_script
 	my $fetch_sql = sub {
 		my ($mode, $b, $id) = @_;
 		$fetches++;
+		if ($cfg->{p_whole} > 0 && rand() < $cfg->{p_whole})
+		{
+			# The fetch as a statement of its own, the form Citus's layout
+			# delegates (src/citus_delegate.c).  The line is printed by a
+			# third statement, with the ts taken before the fetch.
+			return "SELECT $TS AS t0, $id AS id \\gset\n"
+			  . "SELECT sb_fetch_item('$b', :'id') AS a \\gset\n"
+			  . "\\if :{?a}\n"
+			  . "SELECT 'F', $txn, '$mode', '$b', :'id', :t0, :'a';\n"
+			  . "\\else\n"
+			  . "SELECT 'F', $txn, '$mode', '$b', :'id', :t0, '~';\n"
+			  . "\\endif";
+		}
 		return "SELECT 'F', $txn, '$mode', '$b', h.id, $TS,"
 		  . " coalesce(sb_fetch_item('$b', h.id), '~') FROM (SELECT $id AS id) h;";
 	};

@@ -23,6 +23,11 @@
 #    plain server, where its queries run);
 #  - sb_hold_item and sb_confirm on every node (routed where the scope is
 #    not), the confirmed hold seen from another node;
+#  - on the coordinator, a fetch that is a statement of its own is
+#    delegated by Citus to the node of its scope (EXPLAIN shows it),
+#    prepared ones too; it answers as the other paths do, rolls back with
+#    its transaction, and is checked for rights where it runs; half the
+#    fetches of the loads are such statements;
 #  - per-bank rights and EXECUTE hold on every node, routed or not, for
 #    banks made before the conversion and after it (created, granted,
 #    revoked and dropped on the coordinator);
@@ -69,7 +74,8 @@ if ($sb_extension ne 'storagebox')
 	exit;
 }
 
-my $cfg = StorageboxLoad::config(calls => 40000, clients => 16, p_dispense => 0);
+# Half the fetches are statements of their own, which Citus delegates.
+my $cfg = StorageboxLoad::config(calls => 40000, clients => 16, p_dispense => 0, p_whole => 0.5);
 $cfg->{banks} = [
 	(map { { bank => "solo_$_", scope => undef, items => int(0.15 * $cfg->{id_range}) } } 1 .. 4),
 	{ bank => 'pair_a', scope => 'pair', items => int(0.20 * $cfg->{id_range}) },
@@ -203,6 +209,86 @@ for my $w (@ports[ 1, 2 ])
 		"sb_add_items('solo_1', array['x'])");
 }
 
+# --- Citus delegates a fetch that is a statement of its own ---------------
+# The library loads at a session's first storagebox call (the sb_lookup that
+# starts each session here); from then on its planner hook on the
+# coordinator has Citus send a whole-statement fetch to the node of its
+# scope, as sb_fetch_item_in_scope.
+my $pair_scope = query($port, "SELECT scope_id FROM storagebox_data.scope WHERE scope_name = 'pair'");
+my $load_lib = "SELECT sb_lookup('pair_a', 'nobody') IS NULL;";
+my $explain = "$load_lib EXPLAIN (VERBOSE, COSTS OFF) SELECT sb_fetch_item('pair_a', 'whole')";
+my $delegated = qr/Custom Scan \(Citus Adaptive\).*Query: SELECT \w+\.sb_fetch_item_in_scope\($pair_scope, 'pair_a'::text, 'whole'::text\) AS sb_fetch_item\n\s*Node: host=127\.0\.0\.1 port=$pair_at /s;
+like(query($port, $explain), $delegated,
+	'coordinator: a whole-statement fetch is delegated to the node of its scope');
+for my $p ($elsewhere, $pair_at)
+{
+	unlike(query($p, $explain), qr/sb_fetch_item_in_scope|Citus Adaptive/,
+		"worker $p: a fetch runs where it arrives (and is routed from there)");
+}
+unlike(query($port, "SET storagebox.delegate_fetch = off; $explain"), qr/sb_fetch_item_in_scope|Citus Adaptive/,
+	'with storagebox.delegate_fetch off, the coordinator does not delegate');
+unlike(query($port, "$load_lib EXPLAIN (VERBOSE, COSTS OFF) SELECT sb_fetch_item('pair_a', 'whole'), 1"),
+	qr/sb_fetch_item_in_scope/, 'a fetch inside a larger statement is left alone');
+
+# the same answer through every path, on every node
+sub last_line { my @l = split /\n/, $_[0]; return $l[-1] // ''; }
+my $whole = last_line(query($port, "$load_lib SELECT sb_fetch_item('pair_a', 'whole')"));
+like($whole, qr/^pair_[ab]:\d+$/, 'the coordinator answers a delegated fetch');
+for my $p (@ports)
+{
+	is(last_line(query($p, "$load_lib SELECT sb_fetch_item('pair_b', 'whole')")), $whole,
+		"node $p: a repeat in the shared scope answers the same item");
+	is(query($p, "SET storagebox.delegate_fetch = off; SELECT sb_fetch_item('pair_a', 'whole')"), $whole,
+		"node $p: so does a repeat that is not delegated");
+}
+
+# a prepared fetch: its custom plans are delegated (the generic plan, which
+# cannot know the bank, is made to look expensive on the coordinator)
+my $prepared = query($port, "$load_lib PREPARE f(text, text) AS SELECT sb_fetch_item(\$1, \$2);"
+	  . join('', map { " EXECUTE f('pair_a', 'prep$_');" } 1 .. 7)
+	  . " EXPLAIN (VERBOSE, COSTS OFF) EXECUTE f('pair_a', 'prep8');"
+	  . " EXECUTE f('pair_a', 'prep1');");
+my @answers = split /\n/, $prepared;
+like($prepared, qr/Query: SELECT \w+\.sb_fetch_item_in_scope\($pair_scope, 'pair_a'::text, 'prep8'::text\)/,
+	'the eighth execution of a prepared fetch is still delegated');
+is(scalar(grep { /^pair_[ab]:\d+$/ } @answers[ 1 .. 7 ]), 7, 'seven prepared fetches answer');
+is($answers[-1], $answers[1], 'a prepared repeat answers the same item');
+is(query($elsewhere, "SELECT count(DISTINCT sb_lookup('pair_a', 'prep' || g)) FROM generate_series(1, 7) g"),
+	'7', 'another node finds the seven claims, all different');
+
+# rolled back inside a transaction block: nothing remains, on any node
+query($port, "$load_lib BEGIN; SELECT sb_fetch_item('pair_a', 'rolled_back'); ROLLBACK;");
+for my $p (@ports)
+{
+	is(query($p, "SELECT sb_lookup('pair_a', 'rolled_back') IS NULL"), 't',
+		"node $p: a delegated fetch rolled back with its transaction holds nothing");
+}
+
+# a read-only transaction on the coordinator fetches nothing elsewhere
+($rc, my $ro_out, $err) = run_sql($port, "SET default_transaction_read_only = on; $load_lib"
+	  . " SELECT sb_fetch_item('pair_a', 'read_only')");
+ok($rc != 0 && $err =~ /25006: cannot execute sb_fetch_item\(\) in a read-only transaction/,
+	'coordinator: a delegated fetch in a read-only transaction refuses with 25006') or diag($err);
+is(query($pair_at, "SELECT sb_lookup('pair_a', 'read_only') IS NULL"), 't', 'and holds nothing');
+
+# rights, checked where the delegated call runs
+{
+	my ($out, $e);
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$port", '-c',
+			"SELECT sb_lookup('open_to_app', 'nobody') IS NULL; SELECT sb_fetch_item('closed', 'delegated')" ],
+		'<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for bank "closed"/,
+		'coordinator: app is refused the closed bank through a delegated fetch');
+	query($port, "CREATE ROLE stranger LOGIN");
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d',
+			"host=127.0.0.1 user=stranger dbname=postgres port=$port", '-c',
+			"SELECT sb_fetch_item_in_scope($pair_scope, 'pair_a', 'stranger')" ],
+		'<', \undef, '>', \$out, '2>', \$e);
+	like($e, qr/42501: permission denied for function sb_fetch_item\b/,
+		'a role without EXECUTE on sb_fetch_item cannot fetch through sb_fetch_item_in_scope');
+	is(query($port, "SELECT sb_lookup('pair_a', 'stranger') IS NULL"), 't', 'and holds nothing');
+}
+
 # --- a non-blocking move: writers of the scope refuse while it copies ----
 # Citus's non-blocking move publishes the shard on its node; that is what
 # the library looks for.  The publication is made by hand here, so that the
@@ -274,6 +360,23 @@ sub finish
 # During the moves every transaction fetches once: a transaction that has
 # claimed and then needs the shard lock of a moving scope can be the victim
 # of a deadlock with the move (README, "Scaling out with Citus").
+# Count the calls of sb_fetch_item_in_scope on the workers: the delegated
+# fetches of the coordinator's clients.
+for my $p (@ports[ 1, 2 ])
+{
+	query($p, "ALTER SYSTEM SET track_functions = 'all'");
+	query($p, "SELECT pg_reload_conf(); SELECT pg_stat_reset();");
+}
+sub delegated_calls
+{
+	my $n = 0;
+	for my $p (@ports[ 1, 2 ])
+	{
+		$n += query($p, "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions"
+			  . " WHERE funcname = 'sb_fetch_item_in_scope'");
+	}
+	return $n;
+}
 my $loads = load('moves', 30, 40000, { %$cfg, p_txn => 0 });
 my $deadline = time() + 180;
 Time::HiRes::sleep(0.05) while progress($loads) < 500 && time() < $deadline;
@@ -295,6 +398,13 @@ for my $move ([ 'pair', $pair_shard, $pair_at ], [ 'solo_1', $solo_shard, $solo_
 my $at_moves_done = progress($loads);
 my @logs = finish($loads, 'load with moves');
 cmp_ok(progress($loads), '>', $at_moves_done, 'the clients went on answering after the moves');
+# The coordinator's 8 clients made half of the 40,000 calls, half of those
+# as statements of their own (their first in each session is not
+# delegated).  Statistics reach the view when the workers' backends end.
+my $delegated = 0;
+$deadline = time() + 30;
+while (($delegated = delegated_calls()) < 9000 && time() < $deadline) { Time::HiRes::sleep(0.5); }
+cmp_ok($delegated, '>=', 9000, "the workers ran $delegated delegated fetches of the coordinator's clients");
 
 # a worker crashes, with nothing running, and restarts
 my $node2 = StorageboxCitus::node_dir(2);

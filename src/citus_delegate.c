@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_delegate.c
+ *	  In storagebox's Citus layout, a fetch made on the coordinator as a
+ *	  statement of its own is sent by Citus, in one round trip, to the
+ *	  node that holds the bank's dedup scope.
+ *
+ * Citus delegates a call of a distributed function to the node that holds
+ * the shard its distribution argument hashes to, when the call is the
+ * whole statement ("SELECT f(...)") and that argument is a constant.
+ * sb_fetch_item(bank, dedup_id) has no such argument: its scope is found
+ * from the bank.  Left alone, the call runs where it arrives and routes
+ * itself from inside the function (sb_layout_route, citus_layout.c),
+ * which Citus runs as a nested distributed statement in a coordinated
+ * transaction: three round trips to the worker (BEGIN, the call, COMMIT).
+ *
+ * On the coordinator, this planner hook, which runs before Citus's, finds
+ * the statement
+ *     SELECT sb_fetch_item(<bank>, <dedup_id>)
+ * whose bank is a constant (or a parameter bound for a custom plan) naming
+ * a bank whose scope is not on this node, and has Citus plan instead
+ *     SELECT sb_fetch_item_in_scope(<scope_id>, <bank>, <dedup_id>)
+ * under the same column name.  sb_fetch_item_in_scope, created by
+ * sql/citus/sb_distribute.sql, is a distributed function colocated with
+ * storagebox_data.claim by scope_id and created with force_delegation;
+ * Citus delegates it as it does any such function: outside a transaction
+ * block as a statement of its own on the shard's node (which commits it
+ * there), inside one as part of the caller's distributed transaction.
+ * sb_fetch_item_in_scope checks EXECUTE on sb_fetch_item for its caller
+ * and then calls sb_fetch_item, which finds the bank and its rights as a
+ * direct call there does.  Where Citus does not delegate it (a PL/pgSQL
+ * expression, say), it runs on the coordinator and routes itself as
+ * sb_fetch_item does.
+ *
+ * Shard moves.  Citus picks the node from the placement it knows when it
+ * plans and takes no lock for a delegated function, and a call that Citus
+ * delegated cannot be routed again from where it lands (Citus runs a
+ * distributed function called in one of its own connections locally).  So
+ * before Citus plans, the hook takes the lock a call takes where it
+ * arrives (sb_layout_enter_scope: Citus's colocated-shards metadata lock
+ * of the scope's shard, ShareLock, to the end of the transaction), which
+ * processes the invalidations of a move it may have waited for.  A
+ * block_writes move takes that lock on the coordinator first, then on the
+ * workers, and copies only once it holds them all: so no move of the
+ * scope starts between this plan and the end of the call, and a call
+ * planned just after a move is sent to the node that now holds the scope
+ * (which, where it must, waits there for its own part of the move's
+ * commit).  The node where the call lands takes the lock too (it is an
+ * arrival there, as far as sb_layout_enter_scope knows); no cycle can
+ * form, because nobody can hold that node's lock in exclusive mode while
+ * this transaction holds the coordinator's in share mode.
+ *
+ * That last argument is why the hook acts on the coordinator only.  On a
+ * worker, a move that holds the coordinator's lock and the scope's
+ * node's, and waits for this worker's, would wait for the call, which
+ * waits for the move on the scope's node: a cycle across nodes that
+ * nothing detects (an autocommit delegated call is not a distributed
+ * transaction).  A worker's clients keep the routed path, whose far end
+ * takes no lock.
+ *
+ * Plans.  A generic plan cannot know the bank: the hook makes the generic
+ * plan of a matching statement with parameters look expensive, as Citus
+ * does for its own delegated calls, so the plan cache keeps making custom
+ * plans, each of which takes the lock.  A rewritten plan depends on claim,
+ * whose relcache entry Citus invalidates when a shard of it moves, so a
+ * kept plan is made again after a move.  A kept plan without parameters
+ * (a prepared statement with constant arguments) is not made again in a
+ * later transaction and so takes no lock there: if the scope's shard moves
+ * between the start of that transaction and the call, the call fails on
+ * the old node with 40001, and a retry is planned anew.  The library is
+ * usually loaded by a session's first call of one of its functions, after
+ * plans the hook never saw: loading it where another planner hook is
+ * installed (Citus's) resets the plan cache once, so that those are made
+ * again through it.  shared_preload_libraries = 'citus,storagebox' avoids
+ * even that.
+ *
+ * Read-only transactions.  The node that runs a delegated fetch does not
+ * know that the caller's transaction is read-only (Citus passes on only
+ * BEGIN ... READ ONLY), so the executor hook refuses to run a rewritten
+ * plan in one, as sb_fetch_item refuses to run there (25006).
+ *
+ * Locks: the scope's shard lock, above, and none else.  The bank is looked
+ * up in this backend's cache or with a probe under a snapshot.
+ * sb_fetch_item takes its locks where it runs (bank_cache.c,
+ * citus_layout.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/plancache.h"
+#include "utils/syscache.h"
+
+#include "bank_cache.h"
+#include "bank_probe.h"
+#include "citus_delegate.h"
+#include "citus_guard.h"
+#include "citus_layout.h"
+#include "storagebox.h"
+
+PG_FUNCTION_INFO_V1(sb_fetch_item_in_scope);
+
+/* The cost given to a generic plan the plan cache is not to choose. */
+#define SB_DISSUADING_COST	1.0e30
+
+/* storagebox.delegate_fetch: whether the hook rewrites at all. */
+static bool delegate_fetch = true;
+
+static planner_hook_type prev_planner = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
+
+/*
+ * The syscache hash of sb_fetch_item_in_scope, kept in the invalidation
+ * items of every plan this backend rewrote; 0 until it rewrote one.
+ */
+static uint32 delegated_fetch_mark = 0;
+
+/* What the hook did to a statement. */
+typedef enum DelegationOutcome
+{
+	DELEGATION_NONE,			/* not a fetch it handles: left alone */
+	DELEGATION_REWRITTEN,		/* now calls sb_fetch_item_in_scope */
+	DELEGATION_DISSUADE			/* a generic plan of such a fetch */
+} DelegationOutcome;
+
+/* Parameters replaced by the values bound for a custom plan. */
+typedef struct BindContext
+{
+	ParamListInfo params;
+	bool		unbound;		/* a parameter had no constant value */
+} BindContext;
+
+/*
+ * Whether funcid is storagebox's C function sb_fetch_item(text, text).
+ * One syscache lookup.
+ */
+static bool
+is_fetch_function(Oid funcid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	bool		match = false;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prolang == ClanguageId && proc->pronargs == 2)
+	{
+		bool		src_null;
+		bool		bin_null;
+		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &src_null);
+		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &bin_null);
+
+		match = !src_null && !bin_null &&
+			strcmp(TextDatumGetCString(src), "sb_fetch_item") == 0 &&
+			strstr(TextDatumGetCString(bin), "storagebox") != NULL;
+	}
+	ReleaseSysCache(tuple);
+	return match;
+}
+
+/* sb_fetch_item_in_scope(integer, text, text) in namespace nsp, or InvalidOid. */
+static Oid
+in_scope_function(Oid nsp)
+{
+	Oid			argtypes[3] = {INT4OID, TEXTOID, TEXTOID};
+	char	   *nspname = get_namespace_name(nsp);
+
+	if (nspname == NULL)
+		return InvalidOid;
+	return LookupFuncName(list_make2(makeString(nspname), makeString("sb_fetch_item_in_scope")),
+						  3, argtypes, true);
+}
+
+/*
+ * A parameter, in an argument of the fetch, replaced by the constant
+ * bound to it for a custom plan; cxt->unbound when there is none (a
+ * generic plan).
+ */
+static Node *
+bind_params(Node *node, BindContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN)
+	{
+		Param	   *param = (Param *) node;
+		ParamListInfo params = cxt->params;
+		ParamExternData *prm = NULL;
+		ParamExternData fetched;
+		int16		typlen;
+		bool		typbyval;
+
+		if (params != NULL && param->paramid > 0 && param->paramid <= params->numParams)
+			prm = params->paramFetch != NULL ?
+				params->paramFetch(params, param->paramid, true, &fetched) :
+				&params->params[param->paramid - 1];
+		if (prm == NULL || !(prm->pflags & PARAM_FLAG_CONST) ||
+			prm->ptype != param->paramtype)
+		{
+			cxt->unbound = true;
+			return node;
+		}
+		get_typlenbyval(param->paramtype, &typlen, &typbyval);
+		return (Node *) makeConst(param->paramtype, param->paramtypmod, param->paramcollid,
+								  typlen,
+								  prm->isnull ? (Datum) 0 : datumCopy(prm->value, typbyval, typlen),
+								  prm->isnull, typbyval);
+	}
+	return expression_tree_mutator(node, bind_params, cxt);
+}
+
+/*
+ * The fetch call that is the whole of this statement, or NULL: a SELECT
+ * of one target, sb_fetch_item(...), with nothing else in the query.
+ */
+static FuncExpr *
+whole_statement_fetch(Query *parse)
+{
+	TargetEntry *target;
+	FuncExpr   *call;
+
+	if (parse->commandType != CMD_SELECT || parse->utilityStmt != NULL ||
+		parse->rtable != NIL || parse->cteList != NIL || parse->hasSubLinks ||
+		parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
+		parse->groupClause != NIL || parse->havingQual != NULL ||
+		parse->sortClause != NIL || parse->limitCount != NULL ||
+		parse->limitOffset != NULL || parse->setOperations != NULL ||
+		parse->rowMarks != NIL || parse->jointree == NULL ||
+		parse->jointree->fromlist != NIL || parse->jointree->quals != NULL ||
+		list_length(parse->targetList) != 1)
+		return NULL;
+	target = linitial_node(TargetEntry, parse->targetList);
+	if (target->resjunk || !IsA(target->expr, FuncExpr))
+		return NULL;
+	call = (FuncExpr *) target->expr;
+	if (list_length(call->args) != 2 || call->funcretset)
+		return NULL;
+	return call;
+}
+
+/*
+ * Rewrite a whole-statement fetch for delegation, when it is one and its
+ * bank's scope is elsewhere; see the header comment.
+ */
+static DelegationOutcome
+delegate_whole_fetch(Query *parse, ParamListInfo bound, Oid *in_scope)
+{
+	FuncExpr   *call = whole_statement_fetch(parse);
+	BindContext cxt = {bound, false};
+	List	   *args;
+	Node	   *bank;
+	Oid			target;
+	int32		scope_id;
+	FuncExpr   *delegated;
+
+	if (call == NULL || !sb_is_layout_coordinator() || !is_fetch_function(call->funcid))
+		return DELEGATION_NONE;
+	args = (List *) bind_params((Node *) call->args, &cxt);
+	if (cxt.unbound)
+		return DELEGATION_DISSUADE;
+	bank = linitial(args);
+	if (!IsA(bank, Const) || ((Const *) bank)->consttype != TEXTOID ||
+		((Const *) bank)->constisnull || contain_volatile_functions((Node *) args))
+		return DELEGATION_NONE;
+	target = in_scope_function(get_func_namespace(call->funcid));
+	if (!OidIsValid(target) ||
+		!sb_bank_scope(DatumGetTextPP(((Const *) bank)->constvalue), &scope_id) ||
+		sb_layout_enter_scope(scope_id))
+		return DELEGATION_NONE;
+
+	delegated = makeFuncExpr(target, TEXTOID,
+							 lcons(makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+											 Int32GetDatum(scope_id), false, true),
+								   args),
+							 call->funccollid, call->inputcollid, COERCE_EXPLICIT_CALL);
+	delegated->location = call->location;
+	linitial_node(TargetEntry, parse->targetList)->expr = (Expr *) delegated;
+	*in_scope = target;
+	return DELEGATION_REWRITTEN;
+}
+
+static PlannedStmt *
+storagebox_planner(Query *parse, const char *query_string, int cursor_options,
+				   ParamListInfo bound)
+{
+	DelegationOutcome outcome = DELEGATION_NONE;
+	Oid			in_scope = InvalidOid;
+	PlannedStmt *plan;
+
+	if (delegate_fetch)
+		outcome = delegate_whole_fetch(parse, bound, &in_scope);
+	if (prev_planner != NULL)
+		plan = prev_planner(parse, query_string, cursor_options, bound);
+	else
+		plan = standard_planner(parse, query_string, cursor_options, bound);
+	if (outcome == DELEGATION_DISSUADE && plan->planTree != NULL)
+		plan->planTree->total_cost = SB_DISSUADING_COST;
+
+	/*
+	 * Citus chose the node from the placement it knew; a cached plan must
+	 * be made again when that changes.  Citus invalidates the relcache
+	 * entry of a distributed table when a shard of it moves, so the plan
+	 * depends on claim's.
+	 */
+	if (outcome == DELEGATION_REWRITTEN)
+	{
+		PlanInvalItem *calls = makeNode(PlanInvalItem);
+
+		plan->relationOids = lappend_oid(plan->relationOids,
+										 get_relname_relid("claim", sb_data_namespace()));
+		/* and on the function it calls, which marks it for the executor */
+		calls->cacheId = PROCOID;
+		calls->hashValue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(in_scope));
+		plan->invalItems = lappend(plan->invalItems, calls);
+		delegated_fetch_mark = calls->hashValue;
+	}
+	return plan;
+}
+
+/*
+ * A plan this backend rewrote is executed on another node, which does not
+ * know that this transaction is read-only (Citus passes only BEGIN ... READ
+ * ONLY on): refuse here, as sb_fetch_item would.  At execution, because a
+ * plan kept by the plan cache may have been made in a read-write
+ * transaction.
+ */
+static void
+storagebox_executor_start(QueryDesc *query, int eflags)
+{
+	if (XactReadOnly && delegated_fetch_mark != 0 && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	{
+		ListCell   *lc;
+
+		foreach(lc, query->plannedstmt->invalItems)
+		{
+			PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
+
+			if (item->cacheId == PROCOID && item->hashValue == delegated_fetch_mark)
+				PreventCommandIfReadOnly("sb_fetch_item()");
+		}
+	}
+	if (prev_executor_start != NULL)
+		prev_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+}
+
+void
+sb_delegation_init(void)
+{
+	DefineCustomBoolVariable("storagebox.delegate_fetch",
+							 "In the Citus layout, has Citus send a fetch that is a statement of its own to the node of its dedup scope.",
+							 "Off, such a fetch runs where it arrives and is routed from there, as a nested distributed statement.",
+							 &delegate_fetch,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	prev_planner = planner_hook;
+	planner_hook = storagebox_planner;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = storagebox_executor_start;
+
+	/*
+	 * Loaded in the middle of a session (at the first call of one of its
+	 * functions), after Citus: plans made before had no hook, so they are
+	 * made again at their next use.
+	 */
+	if (prev_planner != NULL)
+		ResetPlanCache();
+}
+
+/*
+ * sb_fetch_item_in_scope(scope_id integer, bank text, dedup_id text)
+ *     returns text
+ *
+ * sb_fetch_item(bank, dedup_id), for a caller with EXECUTE on it.
+ * scope_id only tells Citus where to send the call (see above); it is not
+ * trusted.  Executable by PUBLIC: the right checked is sb_fetch_item's.
+ */
+Datum
+sb_fetch_item_in_scope(PG_FUNCTION_ARGS)
+{
+	FmgrInfo   *fetch = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	LOCAL_FCINFO(call, 2);
+	Datum		result;
+
+	if (fetch == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, TEXTOID};
+		char	   *nspname = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
+		Oid			fetch_oid = LookupFuncName(list_make2(makeString(nspname),
+														  makeString("sb_fetch_item")),
+											   2, argtypes, false);
+
+		fetch = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
+		fmgr_info_cxt(fetch_oid, fetch, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = fetch;
+	}
+#if PG_VERSION_NUM >= 160000
+	if (object_aclcheck(ProcedureRelationId, fetch->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+#else
+	if (pg_proc_aclcheck(fetch->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+#endif
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(fetch->fn_oid));
+
+	InitFunctionCallInfoData(*call, fetch, 2, PG_GET_COLLATION(), NULL, NULL);
+	call->args[0] = fcinfo->args[1];
+	call->args[1] = fcinfo->args[2];
+	result = FunctionCallInvoke(call);
+	fcinfo->isnull = call->isnull;
+	return result;
+}
