@@ -34,7 +34,6 @@ extern Oid	sb_layout_relation(SbRelation rel, Oid shell);
  */
 extern bool sb_layout_enter_scope(int32 scope_id);
 
-
 /*
  * In the layout, the place to keep the plan of an internal statement for
  * the current shards, and (*text) the statement pointed at them; NULL

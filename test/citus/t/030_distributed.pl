@@ -265,8 +265,8 @@ for my $p (@ports)
 }
 
 # a read-only transaction on the coordinator fetches nothing elsewhere
-($rc, my $ro_out, $err) = run_sql($port, "SET default_transaction_read_only = on; $load_lib"
-	  . " SELECT sb_fetch_item('pair_a', 'read_only')");
+($rc, my $ro_out, $err) = run_sql($port, "BEGIN; SET TRANSACTION READ ONLY; $load_lib"
+	  . " SELECT sb_fetch_item('pair_a', 'read_only'); COMMIT;");
 ok($rc != 0 && $err =~ /25006: cannot execute sb_fetch_item\(\) in a read-only transaction/,
 	'coordinator: a delegated fetch in a read-only transaction refuses with 25006') or diag($err);
 is(query($pair_at, "SELECT sb_lookup('pair_a', 'read_only') IS NULL"), 't', 'and holds nothing');
