@@ -228,8 +228,9 @@ bind_params(Node *node, BindContext *cxt)
 }
 
 /*
- * The fetch call that is the whole of this statement, or NULL: a SELECT
- * of one target, sb_fetch_item(...), with nothing else in the query.
+ * The call that is the whole of this statement, or NULL: a SELECT of one
+ * target, a call of a function of two arguments (the caller checks which),
+ * with nothing else in the query.
  */
 static FuncExpr *
 whole_statement_fetch(Query *parse)
@@ -241,6 +242,7 @@ whole_statement_fetch(Query *parse)
 		parse->rtable != NIL || parse->cteList != NIL || parse->hasSubLinks ||
 		parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
 		parse->groupClause != NIL || parse->havingQual != NULL ||
+		parse->distinctClause != NIL ||
 		parse->sortClause != NIL || parse->limitCount != NULL ||
 		parse->limitOffset != NULL || parse->setOperations != NULL ||
 		parse->rowMarks != NIL || parse->jointree == NULL ||
