@@ -21,7 +21,8 @@
 #   new fetch     sb_fetch_item with a dedup_id never seen before
 #   repeat fetch  sb_fetch_item with a dedup_id that holds an item
 #   PK SELECT     the floor: a primary-key SELECT of a local table
-#   no-op call    Citus's own floor for a delegated call: a SQL function
+#   no-op call    Citus's own floor for a delegated call: a PL/pgSQL
+#                 function (a SQL one would be inlined, and not delegated)
 #                 that returns its argument, distributed and colocated with
 #                 storagebox_data.claim, called through the coordinator with
 #                 the bench bank's scope (a parameter, as the fetches have)
@@ -83,7 +84,7 @@ cat >"$work/pk.sql" <<'EOF'
 \set id random(1, 100000)
 SELECT v FROM bench_pk WHERE id = :id;
 EOF
-psql_at 5661 <<<"CREATE FUNCTION bench_noop(scope integer) RETURNS integer LANGUAGE sql AS 'SELECT scope';
+psql_at 5661 <<<"CREATE FUNCTION bench_noop(scope integer) RETURNS integer LANGUAGE plpgsql AS 'BEGIN RETURN scope; END';
 	SELECT create_distributed_function('bench_noop(integer)', 'scope', colocate_with := 'storagebox_data.claim');" >/dev/null
 scope=$(psql_at 5661 <<<"SELECT scope_id FROM storagebox_data.bank WHERE bank_name = 'bench'")
 cat >"$work/noop.sql" <<EOF
