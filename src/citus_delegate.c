@@ -69,9 +69,8 @@
  * between the start of that transaction and the call, the call fails on
  * the old node with 40001, and a retry is planned anew.  The library is
  * usually loaded by a session's first call of one of its functions, after
- * plans the hook never saw: loading it where another planner hook is
- * installed (Citus's) resets the plan cache once, so that those are made
- * again through it.  shared_preload_libraries = 'citus,storagebox' avoids
+ * plans the hook never saw: loading it where Citus is loaded resets the
+ * plan cache once, so that those are made again through it.  shared_preload_libraries = 'citus,storagebox' avoids
  * even that.
  *
  * Read-only transactions.  The node that runs a delegated fetch does not
@@ -383,10 +382,10 @@ sb_delegation_init(void)
 
 	/*
 	 * Loaded in the middle of a session (at the first call of one of its
-	 * functions), after Citus: plans made before had no hook, so they are
-	 * made again at their next use.
+	 * functions) where Citus is loaded (its settings exist): plans made
+	 * before had no hook, so they are made again at their next use.
 	 */
-	if (prev_planner != NULL)
+	if (GetConfigOption("citus.enable_ddl_propagation", true, false) != NULL)
 		ResetPlanCache();
 }
 

@@ -242,6 +242,15 @@ for my $p (@ports)
 		"node $p: so does a repeat that is not delegated");
 }
 
+# a statement prepared before the session loaded the library: its first
+# execution loads it, which makes the session's plans again
+my @early = split /\n/, query($port, "PREPARE early AS SELECT sb_fetch_item('pair_a', 'early');"
+	  . " EXECUTE early; EXECUTE early; EXPLAIN (VERBOSE, COSTS OFF) EXECUTE early;");
+like($early[0], qr/^pair_[ab]:\d+$/, 'a statement prepared before the library was loaded answers');
+is($early[1], $early[0], 'and answers the same item again');
+like(join("\n", @early), qr/Query: SELECT \w+\.sb_fetch_item_in_scope\($pair_scope, 'pair_a'::text, 'early'::text\)/,
+	'and is delegated once the library is loaded');
+
 # a prepared fetch: its custom plans are delegated (the generic plan, which
 # cannot know the bank, is made to look expensive on the coordinator)
 my $prepared = query($port, "$load_lib PREPARE f(text, text) AS SELECT sb_fetch_item(\$1, \$2);"
