@@ -5,19 +5,23 @@
  *
  * - Atomic, contiguous, O(1) runs: every call that moves a dispenser's
  *   sequence holds the session-level advisory lock (@SB_LOCK_DISPENSER@,
- *   sequence oid - 2^31) around its nextval/setval, single numbers
- *   included, and releases it before returning (also on error).  A run is
- *   nextval for its first number, then setval to its last.  Nobody else
+ *   sequence oid - 2^31) around reading its position and setval, single
+ *   numbers included, and releases it before returning (also on error).  A
+ *   run starts after the position read and ends at the setval.  Nobody else
  *   may call nextval on the sequence: the right to take numbers is SELECT
  *   on it (sb_grant_dispenser), which nextval refuses; only the extension's
  *   owner has USAGE.
- * - No repeat after a crash: nextval logs its sequence 32 numbers ahead;
- *   on ranges of at most 512 numbers that could lap numbers handed out
- *   since (the C flavour's 1.1 bug), so there every call sets the exact
- *   position with setval instead, which logs no look-ahead.  Every call
- *   gives its transaction an xid and, if synchronous_commit is off, sets
- *   it to local for that transaction: the commit then flushes the WAL that
- *   covers its numbers (a commit record comes after every record it read).
+ * - No repeat after a crash: every call writes the sequence's exact new
+ *   position with setval, which WAL-logs it (no look-ahead, so nothing can
+ *   lap on a short range, the C flavour's 1.1 bug), and, if
+ *   synchronous_commit is off, sets it to local for that transaction.  A
+ *   transaction that wrote WAL flushes it at commit, up to its commit
+ *   record, which comes after every record its numbers depend on.  (1.5
+ *   used nextval for single numbers on ranges of more than 512: a number
+ *   inside nextval's 32-number look-ahead writes no WAL, and a transaction
+ *   that wrote none commits without a flush even with an xid, so when the
+ *   look-ahead record's own transaction had not committed, a crash could
+ *   hand that number out again.  test/t/024_crash_dispenser_lookahead.pl.)
  *   A number is safe from a crash once the transaction that took it has
  *   committed; the C flavour flushes before it even returns.
  * - Who is taking: the functions callers see (sb_next, sb_forward,
@@ -102,8 +106,8 @@ BEGIN
                   HINT = pg_catalog.format('Ask for at most %s numbers in one call; every number of a batch is then different.', v_size);
     END IF;
 
-    -- the commit of this transaction flushes the WAL that covers the run
-    PERFORM pg_catalog.pg_current_xact_id();
+    -- the setval below writes WAL, so the commit of this transaction
+    -- flushes the WAL that covers the run
     IF pg_catalog.current_setting('synchronous_commit') OPERATOR(pg_catalog.=) 'off' THEN
         PERFORM pg_catalog.set_config('synchronous_commit', 'local', true);
     END IF;
@@ -111,20 +115,16 @@ BEGIN
     v_key := (v_seq::pg_catalog.oid::bigint OPERATOR(pg_catalog.-) 2147483648)::integer;
     PERFORM pg_catalog.pg_advisory_lock(@SB_LOCK_DISPENSER@, v_key);
     BEGIN
-        IF v_size OPERATOR(pg_catalog.<=) 512 THEN
-            EXECUTE pg_catalog.format('SELECT last_value, is_called FROM %s', v_seq)
-               INTO v_last, v_called;
-            IF NOT v_called THEN
-                v_first := v_last;
-            ELSIF v_inc OPERATOR(pg_catalog.>) 0 THEN
-                v_first := CASE WHEN v_last OPERATOR(pg_catalog.=) v_max THEN v_min
-                                ELSE v_last OPERATOR(pg_catalog.+) 1 END;
-            ELSE
-                v_first := CASE WHEN v_last OPERATOR(pg_catalog.=) v_min THEN v_max
-                                ELSE v_last OPERATOR(pg_catalog.-) 1 END;
-            END IF;
+        EXECUTE pg_catalog.format('SELECT last_value, is_called FROM %s', v_seq)
+           INTO v_last, v_called;
+        IF NOT v_called THEN
+            v_first := v_last;
+        ELSIF v_inc OPERATOR(pg_catalog.>) 0 THEN
+            v_first := CASE WHEN v_last OPERATOR(pg_catalog.=) v_max THEN v_min
+                            ELSE v_last OPERATOR(pg_catalog.+) 1 END;
         ELSE
-            v_first := pg_catalog.nextval(v_seq);
+            v_first := CASE WHEN v_last OPERATOR(pg_catalog.=) v_min THEN v_max
+                            ELSE v_last OPERATOR(pg_catalog.-) 1 END;
         END IF;
         IF v_inc OPERATOR(pg_catalog.>) 0 THEN
             v_end := (v_min::numeric OPERATOR(pg_catalog.+)
@@ -137,9 +137,7 @@ BEGIN
                         OPERATOR(pg_catalog.+) (p_count OPERATOR(pg_catalog.-) 1))
                        OPERATOR(pg_catalog.%) v_size))::bigint;
         END IF;
-        IF v_size OPERATOR(pg_catalog.<=) 512 OR p_count OPERATOR(pg_catalog.>) 1 THEN
-            PERFORM pg_catalog.setval(v_seq, v_end, true);
-        END IF;
+        PERFORM pg_catalog.setval(v_seq, v_end, true);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         PERFORM pg_catalog.pg_advisory_unlock(@SB_LOCK_DISPENSER@, v_key);
         RAISE;

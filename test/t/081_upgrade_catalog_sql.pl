@@ -1,10 +1,11 @@
 
-# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.5 (SQL flavour only; the C
+# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.6 (SQL flavour only; the C
 # flavour's is 080_upgrade_catalog.pl): storagebox_sql created at 1.3 (the
 # released sql/storagebox_sql--1.3.sql), with banks, claims, a released
 # item, a dispenser with numbers taken and a max_count setting, updated with
 # ALTER EXTENSION storagebox_sql UPDATE (sql/storagebox_sql--1.3--1.4.sql,
-# then the 1.4--1.5 script make builds),
+# then the released sql/storagebox_sql--1.4--1.5.sql, then the 1.5--1.6
+# script make builds),
 # has exactly the catalog of a fresh CREATE EXTENSION storagebox_sql in
 # another database: definitions (md5 of each PL/pgSQL source and of each
 # BEGIN ATOMIC body), privileges, initial privileges, dependencies
@@ -45,7 +46,7 @@ my @kept = qw(banks holders items dispensers bank_rights);    # the queries 1.3 
 my %before = map { $_ => $node->safe_psql('upgraded', $StorageboxCompare::QUERIES{$_}) } @kept;
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox_sql UPDATE');
-is($node->safe_psql('upgraded', $version), '1.5', 'updated through 1.4 to 1.5');
+is($node->safe_psql('upgraded', $version), '1.6', 'updated through 1.4 and 1.5 to 1.6');
 
 my ($fresh, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox_sql');
 diag("missing after the upgrade: $_") for @$missing;
