@@ -20,6 +20,8 @@
 # from /proc), for:
 #   new fetch     sb_fetch_item with a dedup_id never seen before
 #   repeat fetch  sb_fetch_item with a dedup_id that holds an item
+#   lookup        sb_lookup of a dedup_id that holds an item (delegated
+#                 like the fetch, through its _in_scope form)
 #   PK SELECT     the floor: a primary-key SELECT of a local table
 #   no-op call    Citus's own floor for a delegated call: a PL/pgSQL
 #                 function (a SQL one would be inlined, and not delegated)
@@ -80,6 +82,10 @@ cat >"$work/known.sql" <<'EOF'
 \set k random(1, 1000)
 SELECT sb_fetch_item('bench', 'known' || :k);
 EOF
+cat >"$work/lookup.sql" <<'EOF'
+\set k random(1, 1000)
+SELECT sb_lookup('bench', 'known' || :k);
+EOF
 cat >"$work/pk.sql" <<'EOF'
 \set id random(1, 100000)
 SELECT v FROM bench_pk WHERE id = :id;
@@ -136,7 +142,7 @@ row() {
 
 printf '%-13s %-12s %10s %14s %12s %8s %10s\n' "figure" "where" "tps" "CPU us/call" "coord us/call" \
 	"tps/plain" "CPU/plain"
-for fig in "new fetch:new.sql" "repeat fetch:known.sql" "PK SELECT:pk.sql"; do
+for fig in "new fetch:new.sql" "repeat fetch:known.sql" "lookup:lookup.sql" "PK SELECT:pk.sql"; do
 	label=${fig%%:*} script="$work/${fig#*:}"
 	read -r p_tps p_cpu _ < <(measure 5660 5660 "$script" p)
 	row "$label" plain "$p_tps" "$p_cpu" - "$p_tps" "$p_cpu"

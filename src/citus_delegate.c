@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * citus_delegate.c
- *	  In storagebox's Citus layout, a fetch made on the coordinator as a
- *	  statement of its own is sent by Citus, in one round trip, to the
- *	  node that holds the bank's dedup scope.
+ *	  In storagebox's Citus layout, a call of a function of one dedup
+ *	  scope (sb_fetch_item, sb_hold_item, sb_confirm, sb_lookup,
+ *	  sb_release) made on the coordinator as a statement of its own is
+ *	  sent by Citus, in one round trip, to the node that holds the bank's
+ *	  dedup scope.  The header speaks of the fetch; the others are handled
+ *	  alike, each through its own _in_scope form.
  *
  * Citus delegates a call of a distributed function to the node that holds
  * the shard its distribution argument hashes to, when the call is the
@@ -73,10 +76,11 @@
  * plan cache once, so that those are made again through it.  shared_preload_libraries = 'citus,storagebox' avoids
  * even that.
  *
- * Read-only transactions.  The node that runs a delegated fetch does not
+ * Read-only transactions.  The node that runs a delegated call does not
  * know that the caller's transaction is read-only (Citus passes on only
  * BEGIN ... READ ONLY), so the executor hook refuses to run a rewritten
- * plan in one, as sb_fetch_item refuses to run there (25006).
+ * plan of a function that writes in one, as that function refuses to run
+ * there (25006); sb_lookup's answers.
  *
  * Locks: the scope's shard lock, above, and none else.  The bank is looked
  * up in this backend's cache or with a probe under a snapshot.
@@ -105,6 +109,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/plancache.h"
+#include "utils/regproc.h"
 #include "utils/syscache.h"
 
 #include "bank_cache.h"
@@ -115,9 +120,22 @@
 #include "storagebox.h"
 
 PG_FUNCTION_INFO_V1(sb_fetch_item_in_scope);
+PG_FUNCTION_INFO_V1(sb_call_in_scope);
 
 /* The cost given to a generic plan the plan cache is not to choose. */
 #define SB_DISSUADING_COST	1.0e30
+
+/*
+ * The public functions the hook delegates: every one whose first argument
+ * is a bank and that reads or writes one dedup scope's rows, called as
+ * <name>(bank text, dedup_id text [, hold_for interval]), each with a form
+ * <name>_in_scope(scope_id integer, ...) made by sb_distribute.sql.
+ */
+static const char *const delegated_functions[] = {
+	"sb_fetch_item", "sb_hold_item", "sb_confirm", "sb_lookup", "sb_release"
+};
+
+#define SB_DELEGATED_FUNCTIONS	((int) lengthof(delegated_functions))
 
 /* storagebox.delegate_fetch: whether the hook rewrites at all. */
 static bool delegate_fetch = true;
@@ -126,16 +144,17 @@ static planner_hook_type prev_planner = NULL;
 static ExecutorStart_hook_type prev_executor_start = NULL;
 
 /*
- * The syscache hash of sb_fetch_item_in_scope, kept in the invalidation
- * items of every plan this backend rewrote; 0 until it rewrote one.
+ * The syscache hashes of the _in_scope forms that write, kept in the
+ * invalidation items of every plan this backend rewrote to one of them
+ * (0 until it did), and the public function each stands for.
  */
-static uint32 delegated_fetch_mark = 0;
+static uint32 writing_marks[SB_DELEGATED_FUNCTIONS];
 
 /* What the hook did to a statement. */
 typedef enum DelegationOutcome
 {
 	DELEGATION_NONE,			/* not a fetch it handles: left alone */
-	DELEGATION_REWRITTEN,		/* now calls sb_fetch_item_in_scope */
+	DELEGATION_REWRITTEN,		/* now calls the function's _in_scope form */
 	DELEGATION_DISSUADE			/* a generic plan of such a fetch */
 } DelegationOutcome;
 
@@ -147,45 +166,61 @@ typedef struct BindContext
 } BindContext;
 
 /*
- * Whether funcid is storagebox's C function sb_fetch_item(text, text).
- * One syscache lookup.
+ * Which of delegated_functions funcid is, as storagebox's C function of
+ * that name; -1 for any other function.  One syscache lookup.
  */
-static bool
-is_fetch_function(Oid funcid)
+static int
+delegated_function_index(Oid funcid)
 {
 	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	Form_pg_proc proc;
-	bool		match = false;
+	int			found = -1;
 
 	if (!HeapTupleIsValid(tuple))
-		return false;
+		return -1;
 	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	if (proc->prolang == ClanguageId && proc->pronargs == 2)
+	if (proc->prolang == ClanguageId && proc->pronargs >= 2 && proc->pronargs <= 3)
 	{
 		bool		src_null;
 		bool		bin_null;
 		Datum		src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &src_null);
 		Datum		bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &bin_null);
 
-		match = !src_null && !bin_null &&
-			strcmp(TextDatumGetCString(src), "sb_fetch_item") == 0 &&
-			strstr(TextDatumGetCString(bin), "storagebox") != NULL;
+		if (!src_null && !bin_null && strstr(TextDatumGetCString(bin), "storagebox") != NULL)
+		{
+			char	   *name = TextDatumGetCString(src);
+
+			for (int i = 0; i < SB_DELEGATED_FUNCTIONS; i++)
+				if (strcmp(name, delegated_functions[i]) == 0 &&
+					strcmp(NameStr(proc->proname), name) == 0)
+					found = i;
+		}
 	}
 	ReleaseSysCache(tuple);
-	return match;
+	return found;
 }
 
-/* sb_fetch_item_in_scope(integer, text, text) in namespace nsp, or InvalidOid. */
+/*
+ * The _in_scope form of the public function funcid in namespace nsp: name
+ * <name>_in_scope, arguments (integer, <funcid's arguments>); InvalidOid
+ * where sb_distribute.sql did not make it.
+ */
 static Oid
-in_scope_function(Oid nsp)
+in_scope_function(Oid funcid, Oid nsp, int which)
 {
-	Oid			argtypes[3] = {INT4OID, TEXTOID, TEXTOID};
+	Oid			argtypes[FUNC_MAX_ARGS];
+	Oid		   *own;
+	int			nargs;
 	char	   *nspname = get_namespace_name(nsp);
 
 	if (nspname == NULL)
 		return InvalidOid;
-	return LookupFuncName(list_make2(makeString(nspname), makeString("sb_fetch_item_in_scope")),
-						  3, argtypes, true);
+	get_func_signature(funcid, &own, &nargs);
+	argtypes[0] = INT4OID;
+	memcpy(argtypes + 1, own, nargs * sizeof(Oid));
+	return LookupFuncName(list_make2(makeString(nspname),
+									 makeString(psprintf("%s_in_scope", delegated_functions[which]))),
+						  nargs + 1, argtypes, true);
 }
 
 /*
@@ -228,8 +263,8 @@ bind_params(Node *node, BindContext *cxt)
 
 /*
  * The call that is the whole of this statement, or NULL: a SELECT of one
- * target, a call of a function of two arguments (the caller checks which),
- * with nothing else in the query.
+ * target, a call of a function of two or three arguments (the caller
+ * checks which), with nothing else in the query.
  */
 static FuncExpr *
 whole_statement_fetch(Query *parse)
@@ -252,17 +287,18 @@ whole_statement_fetch(Query *parse)
 	if (target->resjunk || !IsA(target->expr, FuncExpr))
 		return NULL;
 	call = (FuncExpr *) target->expr;
-	if (list_length(call->args) != 2 || call->funcretset)
+	if (list_length(call->args) < 2 || list_length(call->args) > 3 || call->funcretset)
 		return NULL;
 	return call;
 }
 
 /*
- * Rewrite a whole-statement fetch for delegation, when it is one and its
- * bank's scope is elsewhere; see the header comment.
+ * Rewrite a whole-statement call of one of delegated_functions for
+ * delegation, when it is one and its bank's scope is elsewhere; see the
+ * header comment.  *which is the function's index.
  */
 static DelegationOutcome
-delegate_whole_fetch(Query *parse, ParamListInfo bound, Oid *in_scope)
+delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which)
 {
 	FuncExpr   *call = whole_statement_fetch(parse);
 	BindContext cxt = {bound, false};
@@ -272,7 +308,8 @@ delegate_whole_fetch(Query *parse, ParamListInfo bound, Oid *in_scope)
 	int32		scope_id;
 	FuncExpr   *delegated;
 
-	if (call == NULL || !sb_is_layout_coordinator() || !is_fetch_function(call->funcid))
+	if (call == NULL || !sb_is_layout_coordinator() ||
+		(*which = delegated_function_index(call->funcid)) < 0)
 		return DELEGATION_NONE;
 	args = (List *) bind_params((Node *) call->args, &cxt);
 	if (cxt.unbound)
@@ -281,7 +318,7 @@ delegate_whole_fetch(Query *parse, ParamListInfo bound, Oid *in_scope)
 	if (!IsA(bank, Const) || ((Const *) bank)->consttype != TEXTOID ||
 		((Const *) bank)->constisnull || contain_volatile_functions((Node *) args))
 		return DELEGATION_NONE;
-	target = in_scope_function(get_func_namespace(call->funcid));
+	target = in_scope_function(call->funcid, get_func_namespace(call->funcid), *which);
 	if (!OidIsValid(target) ||
 		!sb_bank_scope(DatumGetTextPP(((Const *) bank)->constvalue), &scope_id) ||
 		sb_layout_enter_scope(scope_id))
@@ -304,10 +341,11 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 {
 	DelegationOutcome outcome = DELEGATION_NONE;
 	Oid			in_scope = InvalidOid;
+	int			which = -1;
 	PlannedStmt *plan;
 
 	if (delegate_fetch)
-		outcome = delegate_whole_fetch(parse, bound, &in_scope);
+		outcome = delegate_whole_call(parse, bound, &in_scope, &which);
 	if (prev_planner != NULL)
 		plan = prev_planner(parse, query_string, cursor_options, bound);
 	else
@@ -331,7 +369,8 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 		calls->cacheId = PROCOID;
 		calls->hashValue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(in_scope));
 		plan->invalItems = lappend(plan->invalItems, calls);
-		delegated_fetch_mark = calls->hashValue;
+		if (func_volatile(in_scope) == PROVOLATILE_VOLATILE)
+			writing_marks[which] = calls->hashValue;
 	}
 	return plan;
 }
@@ -339,14 +378,14 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 /*
  * A plan this backend rewrote is executed on another node, which does not
  * know that this transaction is read-only (Citus passes only BEGIN ... READ
- * ONLY on): refuse here, as sb_fetch_item would.  At execution, because a
+ * ONLY on): refuse here a function that writes, as it would.  At execution, because a
  * plan kept by the plan cache may have been made in a read-write
  * transaction.
  */
 static void
 storagebox_executor_start(QueryDesc *query, int eflags)
 {
-	if (XactReadOnly && delegated_fetch_mark != 0 && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+	if (XactReadOnly && !(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 	{
 		ListCell   *lc;
 
@@ -354,8 +393,11 @@ storagebox_executor_start(QueryDesc *query, int eflags)
 		{
 			PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
 
-			if (item->cacheId == PROCOID && item->hashValue == delegated_fetch_mark)
-				PreventCommandIfReadOnly("sb_fetch_item()");
+			if (item->cacheId != PROCOID)
+				continue;
+			for (int i = 0; i < SB_DELEGATED_FUNCTIONS; i++)
+				if (writing_marks[i] != 0 && item->hashValue == writing_marks[i])
+					PreventCommandIfReadOnly(psprintf("%s()", delegated_functions[i]));
 		}
 	}
 	if (prev_executor_start != NULL)
@@ -368,7 +410,7 @@ void
 sb_delegation_init(void)
 {
 	DefineCustomBoolVariable("storagebox.delegate_fetch",
-							 "In the Citus layout, has Citus send a fetch that is a statement of its own to the node of its dedup scope.",
+							 "In the Citus layout, has Citus send a fetch, hold, confirm, lookup or release that is a statement of its own to the node of its dedup scope.",
 							 "Off, such a fetch runs where it arrives and is routed from there, as a nested distributed statement.",
 							 &delegate_fetch,
 							 true,
@@ -390,43 +432,74 @@ sb_delegation_init(void)
 }
 
 /*
- * sb_fetch_item_in_scope(scope_id integer, bank text, dedup_id text)
- *     returns text
+ * <name>_in_scope(scope_id integer, bank text, dedup_id text [, hold_for
+ *     interval]) returns text, for each name in delegated_functions
  *
- * sb_fetch_item(bank, dedup_id), for a caller with EXECUTE on it.
- * scope_id only tells Citus where to send the call (see above); it is not
- * trusted.  Executable by PUBLIC: the right checked is sb_fetch_item's.
+ * <name>(bank, dedup_id [, hold_for]), the function of the same schema,
+ * for a caller with EXECUTE on it.  scope_id only tells Citus where to
+ * send the call (see above); it is not trusted.  Executable by PUBLIC: the
+ * right checked is the public function's.  One C function for all five
+ * (sb_fetch_item_in_scope keeps its own symbol, which the first version of
+ * sb_distribute.sql named).
  */
 Datum
-sb_fetch_item_in_scope(PG_FUNCTION_ARGS)
+sb_call_in_scope(PG_FUNCTION_ARGS)
 {
-	FmgrInfo   *fetch = (FmgrInfo *) fcinfo->flinfo->fn_extra;
-	LOCAL_FCINFO(call, 2);
+	FmgrInfo   *target = (FmgrInfo *) fcinfo->flinfo->fn_extra;
+	LOCAL_FCINFO(call, 3);
+	int			nargs = PG_NARGS() - 1;
 	Datum		result;
 
-	if (fetch == NULL)
+	if (target == NULL)
 	{
-		Oid			argtypes[2] = {TEXTOID, TEXTOID};
-		char	   *nspname = get_namespace_name(get_func_namespace(fcinfo->flinfo->fn_oid));
-		Oid			fetch_oid = LookupFuncName(list_make2(makeString(nspname),
-														  makeString("sb_fetch_item")),
-											   2, argtypes, false);
+		Oid			self = fcinfo->flinfo->fn_oid;
+		char	   *name = get_func_name(self);
+		size_t		len = name != NULL ? strlen(name) : 0;
+		Oid		   *argtypes;
+		int			self_nargs;
+		Oid			target_oid = InvalidOid;
 
-		fetch = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
-		fmgr_info_cxt(fetch_oid, fetch, fcinfo->flinfo->fn_mcxt);
-		fcinfo->flinfo->fn_extra = fetch;
+		if (len > strlen("_in_scope") && nargs >= 2 && nargs <= 3 &&
+			strcmp(name + len - strlen("_in_scope"), "_in_scope") == 0)
+		{
+			char	   *nspname = get_namespace_name(get_func_namespace(self));
+			char	   *public_name = pnstrdup(name, len - strlen("_in_scope"));
+
+			get_func_signature(self, &argtypes, &self_nargs);
+			for (int i = 0; i < SB_DELEGATED_FUNCTIONS; i++)
+				if (strcmp(public_name, delegated_functions[i]) == 0)
+					target_oid = LookupFuncName(list_make2(makeString(nspname),
+														   makeString(public_name)),
+												nargs, argtypes + 1, true);
+		}
+		if (!OidIsValid(target_oid) || delegated_function_index(target_oid) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+					 errmsg("function %s is not a delegated form of a storagebox function",
+							format_procedure(self)),
+					 errhint("Create it with sql/citus/sb_distribute.sql.")));
+		target = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FmgrInfo));
+		fmgr_info_cxt(target_oid, target, fcinfo->flinfo->fn_mcxt);
+		fcinfo->flinfo->fn_extra = target;
 	}
 #if PG_VERSION_NUM >= 160000
-	if (object_aclcheck(ProcedureRelationId, fetch->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (object_aclcheck(ProcedureRelationId, target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 #else
-	if (pg_proc_aclcheck(fetch->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (pg_proc_aclcheck(target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 #endif
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(fetch->fn_oid));
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(target->fn_oid));
 
-	InitFunctionCallInfoData(*call, fetch, 2, PG_GET_COLLATION(), NULL, NULL);
-	call->args[0] = fcinfo->args[1];
-	call->args[1] = fcinfo->args[2];
+	InitFunctionCallInfoData(*call, target, nargs, PG_GET_COLLATION(), NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+		call->args[i] = fcinfo->args[i + 1];	/* with its null flag */
 	result = FunctionCallInvoke(call);
 	fcinfo->isnull = call->isnull;
 	return result;
+}
+
+/* sb_fetch_item_in_scope(scope_id integer, bank text, dedup_id text) */
+Datum
+sb_fetch_item_in_scope(PG_FUNCTION_ARGS)
+{
+	return sb_call_in_scope(fcinfo);
 }

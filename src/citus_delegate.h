@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * citus_delegate.h
- *	  Citus's delegation of whole-statement fetches to the node of their
+ *	  Citus's delegation of whole-statement calls to the node of their
  *	  dedup scope (citus_delegate.c).
  *
  *-------------------------------------------------------------------------

@@ -14,9 +14,11 @@
 --                                                 every node, same rights
 --   storagebox_data.route_call                    sends a call to the node
 --                                                 that holds its scope
---   sb_fetch_item_in_scope                        the fetch Citus delegates
+--   sb_fetch_item_in_scope, sb_hold_item_in_scope,
+--   sb_confirm_in_scope, sb_lookup_in_scope,
+--   sb_release_in_scope                           the calls Citus delegates
 --                                                 by scope (planned in place
---                                                 of a whole-statement fetch)
+--                                                 of a whole-statement call)
 -- and an event trigger on the coordinator creates, drops and grants the
 -- cursor sequences of banks created later on the workers too.
 --
@@ -69,6 +71,10 @@ DECLARE
     v_next_scope integer;
     v_next_bank  integer;
     v_schema     name;
+    v_fn         text;
+    v_args       text;
+    v_volatility text;
+    v_symbol     text;
 BEGIN
     -- Node-local changes: Citus is not to propagate or police them.
     PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
@@ -140,20 +146,29 @@ BEGIN
     ALTER EXTENSION storagebox ADD FUNCTION storagebox_data.route_call(integer, text, text[], name);
     REVOKE ALL ON FUNCTION storagebox_data.route_call(integer, text, text[], name) FROM PUBLIC;
 
-    -- The form of sb_fetch_item that Citus delegates by scope, which the
-    -- library's planner hook plans in place of a fetch that is a statement
-    -- of its own (src/citus_delegate.c).  Executable by PUBLIC: it checks
-    -- EXECUTE on sb_fetch_item for its caller, then calls it.
+    -- The forms of the public functions of one dedup scope that Citus
+    -- delegates by scope, which the library's planner hook plans in place
+    -- of a call that is a statement of its own (src/citus_delegate.c).
+    -- Executable by PUBLIC: each checks EXECUTE on its public function for
+    -- its caller, then calls it.
     SELECT n.nspname INTO v_schema
       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
      WHERE e.extname = 'storagebox';
-    EXECUTE pg_catalog.format(
-        'CREATE FUNCTION %1$I.sb_fetch_item_in_scope(scope_id integer, bank text, dedup_id text)'
-        ' RETURNS text LANGUAGE c VOLATILE'
-        ' AS ''$libdir/storagebox'', ''sb_fetch_item_in_scope''; '
-        'ALTER EXTENSION storagebox ADD FUNCTION %1$I.sb_fetch_item_in_scope(integer, text, text); '
-        'GRANT EXECUTE ON FUNCTION %1$I.sb_fetch_item_in_scope(integer, text, text) TO PUBLIC',
-        v_schema);
+    FOR v_fn, v_args, v_volatility, v_symbol IN VALUES
+        ('sb_fetch_item', 'bank text, dedup_id text', 'VOLATILE', 'sb_fetch_item_in_scope'),
+        ('sb_hold_item', 'bank text, dedup_id text, hold_for interval', 'VOLATILE', 'sb_call_in_scope'),
+        ('sb_confirm', 'bank text, dedup_id text', 'VOLATILE', 'sb_call_in_scope'),
+        ('sb_lookup', 'bank text, dedup_id text', 'STABLE', 'sb_call_in_scope'),
+        ('sb_release', 'bank text, dedup_id text', 'VOLATILE', 'sb_call_in_scope')
+    LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE FUNCTION %1$I.%2$I(scope_id integer, %3$s)'
+            ' RETURNS text LANGUAGE c %4$s'
+            ' AS ''$libdir/storagebox'', %5$L; '
+            'ALTER EXTENSION storagebox ADD FUNCTION %1$I.%2$I; '
+            'GRANT EXECUTE ON FUNCTION %1$I.%2$I TO PUBLIC',
+            v_schema, v_fn || '_in_scope', v_args, v_volatility, v_symbol);
+    END LOOP;
 END
 $node$
 $prep$
@@ -304,9 +319,13 @@ SELECT create_distributed_function('storagebox_data.route_call(integer, text, te
                                    force_delegation := true);
 SELECT pg_catalog.format('SELECT create_distributed_function(%L, ''scope_id'','
                          ' colocate_with := ''storagebox_data.claim'', force_delegation := true)',
-                         pg_catalog.format('%I.sb_fetch_item_in_scope(integer, text, text)', n.nspname))
-  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
- WHERE e.extname = 'storagebox' \gexec
+                         p.oid::regprocedure::text)
+  FROM pg_catalog.pg_extension e
+  JOIN pg_catalog.pg_proc p ON p.pronamespace = e.extnamespace
+ WHERE e.extname = 'storagebox'
+   AND p.proname IN ('sb_fetch_item_in_scope', 'sb_hold_item_in_scope', 'sb_confirm_in_scope',
+                     'sb_lookup_in_scope', 'sb_release_in_scope')
+ ORDER BY p.proname \gexec
 
 -- Banks created, granted and dropped later: their cursor sequences follow
 -- on the workers.  Through separate connections: a transaction here that

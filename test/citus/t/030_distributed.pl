@@ -217,8 +217,8 @@ for my $w (@ports[ 1, 2 ])
 my $pair_scope = query($port, "SELECT scope_id FROM storagebox_data.scope WHERE scope_name = 'pair'");
 my $load_lib = "SELECT sb_lookup('pair_a', 'nobody') IS NULL;";
 my $explain = "$load_lib EXPLAIN (VERBOSE, COSTS OFF) SELECT sb_fetch_item('pair_a', 'whole')";
-my $delegated = qr/Custom Scan \(Citus Adaptive\).*Query: SELECT \w+\.sb_fetch_item_in_scope\($pair_scope, 'pair_a'::text, 'whole'::text\) AS sb_fetch_item\n\s*Node: host=127\.0\.0\.1 port=$pair_at /s;
-like(query($port, $explain), $delegated,
+my $delegated_plan = qr/Custom Scan \(Citus Adaptive\).*Query: SELECT \w+\.sb_fetch_item_in_scope\($pair_scope, 'pair_a'::text, 'whole'::text\) AS sb_fetch_item\n\s*Node: host=127\.0\.0\.1 port=$pair_at /s;
+like(query($port, $explain), $delegated_plan,
 	'coordinator: a whole-statement fetch is delegated to the node of its scope');
 for my $p ($elsewhere, $pair_at)
 {
@@ -281,22 +281,70 @@ ok($rc != 0 && $err =~ /25006: cannot execute sb_fetch_item\(\) in a read-only t
 is(query($pair_at, "SELECT sb_lookup('pair_a', 'read_only') IS NULL"), 't', 'and holds nothing');
 
 # rights, checked where the delegated call runs
+sub stderr_of_as
 {
+	my ($conninfo, $sql) = @_;
 	my ($out, $e);
-	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', "$app$port", '-c',
-			"SELECT sb_lookup('open_to_app', 'nobody') IS NULL; SELECT sb_fetch_item('closed', 'delegated')" ],
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d', $conninfo, '-c', $sql ],
 		'<', \undef, '>', \$out, '2>', \$e);
-	like($e, qr/42501: permission denied for bank "closed"/,
-		'coordinator: app is refused the closed bank through a delegated fetch');
-	query($port, "CREATE ROLE stranger LOGIN");
-	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-v', 'VERBOSITY=verbose', '-d',
-			"host=127.0.0.1 user=stranger dbname=postgres port=$port", '-c',
-			"SELECT sb_fetch_item_in_scope($pair_scope, 'pair_a', 'stranger')" ],
-		'<', \undef, '>', \$out, '2>', \$e);
-	like($e, qr/42501: permission denied for function sb_fetch_item\b/,
-		'a role without EXECUTE on sb_fetch_item cannot fetch through sb_fetch_item_in_scope');
-	is(query($port, "SELECT sb_lookup('pair_a', 'stranger') IS NULL"), 't', 'and holds nothing');
+	return $e;
 }
+like(stderr_of_as("$app$port",
+		"SELECT sb_lookup('open_to_app', 'nobody') IS NULL; SELECT sb_fetch_item('closed', 'delegated')"),
+	qr/42501: permission denied for bank "closed"/,
+	'coordinator: app is refused the closed bank through a delegated fetch');
+query($port, "CREATE ROLE stranger LOGIN");
+my $stranger = "host=127.0.0.1 user=stranger dbname=postgres port=$port";
+like(stderr_of_as($stranger, "SELECT sb_fetch_item_in_scope($pair_scope, 'pair_a', 'stranger')"),
+	qr/42501: permission denied for function sb_fetch_item\b/,
+	'a role without EXECUTE on sb_fetch_item cannot fetch through sb_fetch_item_in_scope');
+is(query($port, "SELECT sb_lookup('pair_a', 'stranger') IS NULL"), 't', 'and holds nothing');
+
+# --- the other functions of one scope are delegated the same way ----------
+# sb_hold_item, sb_confirm, sb_lookup and sb_release, each as its _in_scope
+# form, with the same column name
+for my $call ([ 'sb_hold_item', "'pair_a', 'held', '1 hour'", "'pair_a'::text, 'held'::text, '01:00:00'::interval" ],
+	[ 'sb_confirm', "'pair_a', 'held'", "'pair_a'::text, 'held'::text" ],
+	[ 'sb_lookup',  "'pair_a', 'held'", "'pair_a'::text, 'held'::text" ],
+	[ 'sb_release', "'pair_a', 'held'", "'pair_a'::text, 'held'::text" ])
+{
+	my ($fn, $args, $shown) = @$call;
+	like(query($port, "$load_lib EXPLAIN (VERBOSE, COSTS OFF) SELECT $fn($args)"),
+		qr/Custom Scan \(Citus Adaptive\).*Query: SELECT \w+\.${fn}_in_scope\($pair_scope, \Q$shown\E\) AS $fn\n\s*Node: host=127\.0\.0\.1 port=$pair_at /s,
+		"coordinator: a whole-statement $fn is delegated to the node of its scope");
+}
+my $delegated_hold = last_line(query($port, "$load_lib SELECT sb_hold_item('pair_a', 'held', '1 hour')"));
+like($delegated_hold, qr/^pair_[ab]:\d+$/, 'a delegated hold answers');
+is(query($elsewhere, "SELECT sb_hold_item('pair_b', 'held', '1 hour')"), $delegated_hold,
+	'a routed repeat in the shared scope answers the same item');
+is(last_line(query($port, "$load_lib SELECT sb_lookup('pair_a', 'held')")), $delegated_hold,
+	'a delegated lookup finds the held item');
+is(last_line(query($port, "$load_lib SELECT sb_confirm('pair_a', 'held')")), $delegated_hold,
+	'a delegated confirm answers the held item');
+is(query($pair_at, "SELECT count(*) FROM sb_holders('pair_a') h WHERE h.dedup_id = 'held' AND h.hold_expires IS NULL"),
+	'1', 'and the hold is permanent where the scope is');
+
+# read-only: a lookup is delegated and answers; a release refuses
+is(last_line(query($port, "BEGIN; SET TRANSACTION READ ONLY; $load_lib SELECT sb_lookup('pair_a', 'held'); COMMIT;")),
+	$delegated_hold, 'coordinator: a delegated lookup answers in a read-only transaction');
+($rc, $ro_out, $err) = run_sql($port, "BEGIN; SET TRANSACTION READ ONLY; $load_lib SELECT sb_release('pair_a', 'held'); COMMIT;");
+ok($rc != 0 && $err =~ /25006: cannot execute sb_release\(\) in a read-only transaction/,
+	'coordinator: a delegated release in a read-only transaction refuses with 25006') or diag($err);
+like(stderr_of_as($stranger, "SELECT sb_release_in_scope($pair_scope, 'pair_a', 'held')"),
+	qr/42501: permission denied for function sb_release\b/,
+	'a role without EXECUTE on sb_release cannot release through sb_release_in_scope');
+is(query($pair_at, "SELECT sb_lookup('pair_a', 'held')"), $delegated_hold, 'both leave the item held');
+is(last_line(query($port, "$load_lib SELECT sb_release('pair_a', 'held')")), $delegated_hold,
+	'a delegated release answers the item it gives back');
+for my $p (@ports)
+{
+	is(query($p, "SELECT sb_lookup('pair_a', 'held') IS NULL"), 't', "node $p: and nothing is held after it");
+}
+($rc, $ro_out, $err) = run_sql($port, "CREATE FUNCTION public.sb_other_in_scope(integer, text, text) RETURNS text"
+	  . " LANGUAGE c AS '\$libdir/storagebox', 'sb_call_in_scope'; SELECT public.sb_other_in_scope(1, 'a', 'b');");
+ok($rc != 0 && $err =~ /42P13/ && $err =~ /is not a delegated form of a storagebox function/,
+	'the C function of the _in_scope forms refuses to be anything else') or diag($err);
+query($port, "DROP FUNCTION IF EXISTS public.sb_other_in_scope(integer, text, text)");
 
 # --- a non-blocking move: writers of the scope refuse while it copies ----
 # Citus's non-blocking move publishes the shard on its node; that is what
