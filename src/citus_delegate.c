@@ -201,17 +201,17 @@ delegated_function_index(Oid funcid)
 }
 
 /*
- * The _in_scope form of the public function funcid in namespace nsp: name
- * <name>_in_scope, arguments (integer, <funcid's arguments>); InvalidOid
- * where sb_distribute.sql did not make it.
+ * The _in_scope form of the public function funcid, delegated_functions
+ * [which]: in its schema, named <name>_in_scope, with arguments (integer,
+ * <funcid's arguments>); InvalidOid where sb_distribute.sql did not make it.
  */
 static Oid
-in_scope_function(Oid funcid, Oid nsp, int which)
+in_scope_function(Oid funcid, int which)
 {
 	Oid			argtypes[FUNC_MAX_ARGS];
 	Oid		   *own;
 	int			nargs;
-	char	   *nspname = get_namespace_name(nsp);
+	char	   *nspname = get_namespace_name(get_func_namespace(funcid));
 
 	if (nspname == NULL)
 		return InvalidOid;
@@ -318,7 +318,7 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 	if (!IsA(bank, Const) || ((Const *) bank)->consttype != TEXTOID ||
 		((Const *) bank)->constisnull || contain_volatile_functions((Node *) args))
 		return DELEGATION_NONE;
-	target = in_scope_function(call->funcid, get_func_namespace(call->funcid), *which);
+	target = in_scope_function(call->funcid, *which);
 	if (!OidIsValid(target) ||
 		!sb_bank_scope(DatumGetTextPP(((Const *) bank)->constvalue), &scope_id) ||
 		sb_layout_enter_scope(scope_id))
