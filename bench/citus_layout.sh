@@ -14,6 +14,9 @@
 #   nested        the coordinator with storagebox.delegate_fetch off: the
 #                 call runs there and routes itself to that worker, as a
 #                 nested distributed statement (the path before delegation)
+#   direct        the coordinator with storagebox.citus_direct on: the call
+#                 goes to that worker over storagebox's own connection, as
+#                 a prepared statement (src/citus_direct.c)
 #   worker        that worker itself: the call runs where it arrives
 # For each it prints tps, and the CPU time the node that runs the fetch
 # spent per call (its postmaster and every backend, exited ones included,
@@ -28,6 +31,13 @@
 #                 that returns its argument, distributed and colocated with
 #                 storagebox_data.claim, called through the coordinator with
 #                 the bench bank's scope (a parameter, as the fetches have)
+#
+# Every client connects without TLS (PGSSLMODE=disable), to every server:
+# CREATE EXTENSION citus turns ssl on, and a client's default (sslmode
+# prefer) would then encrypt only the Citus nodes' traffic.  Between the
+# nodes, Citus's citus.node_conninfo applies (sslmode=require unless
+# NODE_SSLMODE sets another sslmode on every node), to its connections and
+# to the direct ones.
 #
 # Usage: bench/citus_layout.sh [SECONDS [CLIENTS]]  (default 10 s, 8 clients)
 # PG_BINDIR picks the PostgreSQL installation (it must have Citus).  Ports
@@ -57,6 +67,11 @@ SELECT sb_fetch_item('bench', 'known' || g) FROM generate_series(1, 1000) g;
 CREATE TABLE bench_pk (id integer PRIMARY KEY, v text);
 INSERT INTO bench_pk SELECT g, 'v' FROM generate_series(1, 100000) g;"
 for port in 5660 5661; do psql_at $port <<<"$setup" >/dev/null; done
+if [ -n "${NODE_SSLMODE:-}" ]; then
+	for port in 5661 5662 5663; do
+		psql_at $port <<<"ALTER SYSTEM SET citus.node_conninfo TO 'sslmode=$NODE_SSLMODE'; SELECT pg_reload_conf();" >/dev/null
+	done
+fi
 cp "$TOP/sql/citus/sb_distribute.sql" "$work/"
 chmod a+r "$work/sb_distribute.sql"
 as_owner "'$B/psql' -X -q -h 127.0.0.1 -p 5661 -U postgres -d postgres -v ON_ERROR_STOP=1 -f '$work/sb_distribute.sql'" >/dev/null
@@ -118,7 +133,7 @@ measure() {
 	local before after entry_before entry_after out tx tps
 	before=$(node_ticks "$cpu_port")
 	entry_before=$(node_ticks "$port")
-	out=$(as_owner "PGOPTIONS='$options' '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T -D node=$node -f '$script' postgres" 2>&1)
+	out=$(as_owner "PGSSLMODE=disable PGOPTIONS='$options' '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T -D node=$node -f '$script' postgres" 2>&1)
 	sleep 1
 	after=$(node_ticks "$cpu_port")
 	entry_after=$(node_ticks "$port")
@@ -151,6 +166,8 @@ for fig in "new fetch:new.sql" "repeat fetch:known.sql" "lookup:lookup.sql" "PK 
 		row "" coordinator "$c_tps" "$c_cpu" "$c_entry" "$p_tps" "$p_cpu"
 		read -r n_tps n_cpu n_entry < <(measure 5661 "$owner" "$script" n "-c storagebox.delegate_fetch=off")
 		row "" nested "$n_tps" "$n_cpu" "$n_entry" "$p_tps" "$p_cpu"
+		read -r x_tps x_cpu x_entry < <(measure 5661 "$owner" "$script" x "-c storagebox.citus_direct=on")
+		row "" direct "$x_tps" "$x_cpu" "$x_entry" "$p_tps" "$p_cpu"
 	fi
 	read -r w_tps w_cpu _ < <(measure "$owner" "$owner" "$script" w)
 	row "" worker "$w_tps" "$w_cpu" - "$p_tps" "$p_cpu"

@@ -76,6 +76,14 @@
  * plan cache once, so that those are made again through it.  shared_preload_libraries = 'citus,storagebox' avoids
  * even that.
  *
+ * Direct calls.  With storagebox.citus_direct on, a statement the hook
+ * would rewrite that a client sends outside a transaction block is left
+ * as it is and its plan marked instead (DELEGATION_DIRECT): the call runs
+ * here and goes to the node of its scope over storagebox's own connection
+ * (citus_direct.c says when, and why it is cheaper).  Such a plan takes
+ * the lock above when it is planned, and the function takes it again
+ * where it runs, before it finds the node.
+ *
  * Read-only transactions.  The node that runs a delegated call does not
  * know that the caller's transaction is read-only (Citus passes on only
  * BEGIN ... READ ONLY), so the executor hook refuses to run a rewritten
@@ -115,6 +123,7 @@
 #include "bank_cache.h"
 #include "bank_probe.h"
 #include "citus_delegate.h"
+#include "citus_direct.h"
 #include "citus_guard.h"
 #include "citus_layout.h"
 #include "storagebox.h"
@@ -155,6 +164,7 @@ typedef enum DelegationOutcome
 {
 	DELEGATION_NONE,			/* not a fetch it handles: left alone */
 	DELEGATION_REWRITTEN,		/* now calls the function's _in_scope form */
+	DELEGATION_DIRECT,			/* left as it is, to go direct (citus_direct.c) */
 	DELEGATION_DISSUADE			/* a generic plan of such a fetch */
 } DelegationOutcome;
 
@@ -323,6 +333,9 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 		!sb_bank_scope(DatumGetTextPP(((Const *) bank)->constvalue), &scope_id) ||
 		sb_layout_enter_scope(scope_id))
 		return DELEGATION_NONE;
+	*in_scope = target;
+	if (sb_direct_wanted())
+		return DELEGATION_DIRECT;
 
 	delegated = makeFuncExpr(target, TEXTOID,
 							 lcons(makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
@@ -331,7 +344,6 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 							 call->funccollid, call->inputcollid, COERCE_EXPLICIT_CALL);
 	delegated->location = call->location;
 	linitial_node(TargetEntry, parse->targetList)->expr = (Expr *) delegated;
-	*in_scope = target;
 	return DELEGATION_REWRITTEN;
 }
 
@@ -357,15 +369,21 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 	 * Citus chose the node from the placement it knew; a cached plan must
 	 * be made again when that changes.  Citus invalidates the relcache
 	 * entry of a distributed table when a shard of it moves, so the plan
-	 * depends on claim's.
+	 * depends on claim's.  A direct call finds the node when it runs.
 	 */
-	if (outcome == DELEGATION_REWRITTEN)
+	if (outcome == DELEGATION_DIRECT)
+		sb_direct_mark_plan(plan);
+	if (outcome == DELEGATION_REWRITTEN || outcome == DELEGATION_DIRECT)
 	{
 		PlanInvalItem *calls = makeNode(PlanInvalItem);
 
-		plan->relationOids = lappend_oid(plan->relationOids,
-										 get_relname_relid("claim", sb_data_namespace()));
-		/* and on the function it calls, which marks it for the executor */
+		if (outcome == DELEGATION_REWRITTEN)
+			plan->relationOids = lappend_oid(plan->relationOids,
+											 get_relname_relid("claim", sb_data_namespace()));
+		/*
+		 * and on the _in_scope function, which marks it for the executor
+		 * as a plan of that function's call
+		 */
 		calls->cacheId = PROCOID;
 		calls->hashValue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(in_scope));
 		plan->invalItems = lappend(plan->invalItems, calls);

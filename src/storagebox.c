@@ -35,6 +35,7 @@
 #include "utils/memutils.h"
 
 #include "citus_delegate.h"
+#include "citus_direct.h"
 #include "storagebox.h"
 
 PG_MODULE_MAGIC;
@@ -59,6 +60,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	sb_delegation_init();
+	sb_direct_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("storagebox");

@@ -3,7 +3,7 @@
 # missing.  Runs apt-get only when something is missing; needs root (or sudo).
 set -eu
 
-PACKAGES="postgresql-15 postgresql-server-dev-15 build-essential libipc-run-perl libdbd-pg-perl pgbouncer"
+PACKAGES="postgresql-15 postgresql-server-dev-15 libpq-dev build-essential libipc-run-perl libdbd-pg-perl pgbouncer"
 
 missing=""
 for p in $PACKAGES; do

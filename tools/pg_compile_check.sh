@@ -54,11 +54,11 @@ mkvar() {
 rc=0
 for v in "${VERSIONS[@]}"; do
     if [ "$v" = 15 ]; then
-        inc="-I/usr/include/postgresql/15/server -I/usr/include/postgresql/internal"
+        inc="-I/usr/include/postgresql/15/server -I/usr/include/postgresql/internal -I/usr/include/postgresql"
         mkglobal=/usr/lib/postgresql/15/lib/pgxs/src/Makefile.global
         hdr=/usr/include/postgresql/15/server/pg_config.h
     else
-        inc="-I$PGSRC_ROOT/$v/src/include"
+        inc="-I$PGSRC_ROOT/$v/src/include -I$PGSRC_ROOT/$v/src/interfaces/libpq"
         mkglobal=$PGSRC_ROOT/$v/src/Makefile.global
         hdr=$PGSRC_ROOT/$v/src/include/pg_config.h
     fi
