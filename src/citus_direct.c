@@ -128,11 +128,28 @@ static PGresult *pending = NULL;
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
+/*
+ * Loaded by a call in the middle of a statement (a session's first call of
+ * one of the library's functions): the executor and utility levels
+ * entered before are not counted, so nothing goes direct until that
+ * transaction ends.
+ */
+static bool loaded_in_this_transaction = false;
+
 /* A statement the client sent itself, not one a function, procedure or DO runs. */
 static bool
 at_client_level(void)
 {
-	return run_depth == 0 && utility_depth == 0;
+	return !loaded_in_this_transaction && run_depth == 0 && utility_depth == 0;
+}
+
+static void
+end_of_loading_transaction(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		loaded_in_this_transaction = false;
 }
 
 bool
@@ -169,7 +186,7 @@ plan_is_marked(PlannedStmt *plan)
 bool
 sb_direct_allowed(void)
 {
-	return direct_run && run_depth == 1 && utility_depth == 0;
+	return direct_run && !loaded_in_this_transaction && run_depth == 1 && utility_depth == 0;
 }
 
 static void
@@ -584,7 +601,10 @@ sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port, Datum *resul
 			PQclear(pending);
 			pending = NULL;
 		}
-		drop_connection(dc, true);
+		/* kept after the node's own error, which left it idle */
+		if (PQstatus(dc->conn) != CONNECTION_OK ||
+			PQtransactionStatus(dc->conn) != PQTRANS_IDLE)
+			drop_connection(dc, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -624,6 +644,8 @@ sb_direct_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, citus_direct_assign, NULL);
+	loaded_in_this_transaction = IsTransactionState();
+	RegisterXactCallback(end_of_loading_transaction, NULL);
 	prev_executor_run = ExecutorRun_hook;
 	ExecutorRun_hook = direct_executor_run;
 	prev_process_utility = ProcessUtility_hook;
