@@ -14,6 +14,9 @@
 #   PK SELECT     the floor: a primary-key SELECT (Citus's planner hook runs
 #                 for every statement, storagebox's or not)
 #
+# Clients connect without TLS to both (CREATE EXTENSION citus turns ssl on,
+# and libpq's default sslmode=prefer would encrypt only the Citus side).
+#
 # Usage: bench/citus.sh [SECONDS [CLIENTS]]   (default 10 s, 8 clients)
 # PG_BINDIR picks the PostgreSQL installation (it must have Citus).  Ports
 # 5660 (plain) and 5661-5663 (Citus); both clusters live in a temporary
@@ -45,7 +48,7 @@ VACUUM ANALYZE;"
 tps() {
 	local port=$1 script=$2
 	shift 2
-	as_owner "'$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T $* -f '$script' postgres" 2>&1 |
+	as_owner "PGSSLMODE=disable '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T $* -f '$script' postgres" 2>&1 |
 		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
 

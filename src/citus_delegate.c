@@ -82,7 +82,9 @@
  * here and goes to the node of its scope over storagebox's own connection
  * (citus_direct.c says when, and why it is cheaper).  Such a plan takes
  * the lock above when it is planned, and the function takes it again
- * where it runs, before it finds the node.
+ * where it runs, before it finds the node.  Its generic plan needs no
+ * bank and is not dissuaded, so a prepared statement's is kept; where
+ * it then runs inside a transaction block, the call routes itself.
  *
  * Read-only transactions.  The node that runs a delegated call does not
  * know that the caller's transaction is read-only (Citus passes on only
@@ -323,7 +325,17 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 		return DELEGATION_NONE;
 	args = (List *) bind_params((Node *) call->args, &cxt);
 	if (cxt.unbound)
+	{
+		/*
+		 * A generic plan.  One that goes direct needs no bank to be made
+		 * (the function finds the node when it runs), so the plan cache
+		 * may keep it; one for Citus to delegate would not know the bank.
+		 */
+		if (sb_direct_wanted() &&
+			OidIsValid(*in_scope = in_scope_function(call->funcid, *which)))
+			return DELEGATION_DIRECT;
 		return DELEGATION_DISSUADE;
+	}
 	bank = linitial(args);
 	if (!IsA(bank, Const) || ((Const *) bank)->consttype != TEXTOID ||
 		((Const *) bank)->constisnull || contain_volatile_functions((Node *) args))

@@ -26,7 +26,8 @@
  * lock and, the scope being elsewhere, routes itself (sb_layout_route),
  * which asks sb_direct_allowed.  That is true only while the executor
  * runs a marked plan at the top level, for no function, procedure or DO
- * block, outside a transaction block: so a call whose effects could be
+ * block (a client's EXECUTE of a prepared statement counts as the top
+ * level), outside a transaction block: so a call whose effects could be
  * rolled back after the node committed them never goes direct, and a
  * marked plan kept by the plan cache and run where that does not hold
  * routes as any call does (Citus's nested path).
@@ -220,7 +221,12 @@ direct_process_utility(PlannedStmt *pstmt, const char *query_string,
 					   ParamListInfo params, QueryEnvironment *query_env,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
-	utility_depth++;
+	/* a client's EXECUTE of a prepared statement is its own statement */
+	volatile bool counts = !(context == PROCESS_UTILITY_TOPLEVEL &&
+							 IsA(pstmt->utilityStmt, ExecuteStmt));
+
+	if (counts)
+		utility_depth++;
 	PG_TRY();
 	{
 		if (prev_process_utility != NULL)
@@ -232,7 +238,8 @@ direct_process_utility(PlannedStmt *pstmt, const char *query_string,
 	}
 	PG_FINALLY();
 	{
-		utility_depth--;
+		if (counts)
+			utility_depth--;
 	}
 	PG_END_TRY();
 }

@@ -528,6 +528,22 @@ ok($fetch_calls >= 2 && $lookup_calls >= 1
 	'the workers ran them as sb_fetch_item and sb_lookup, not through Citus')
   or diag("fetch $fetch_calls lookup $lookup_calls");
 
+# a prepared call goes direct whatever its parameters, so its generic
+# plan is kept; run inside a transaction block it routes, and rolls back
+my $prep_before = worker_calls('sb_fetch_item');
+($out, $e) = statements($port, $load_lib, "PREPARE d(text, text) AS SELECT sb_fetch_item(\$1, \$2)",
+	(map { "EXECUTE d('direct_bank', 'direct_prep$_')" } 1 .. 8),
+	'BEGIN', "EXECUTE d('direct_bank', 'direct_prep_rb')", 'ROLLBACK',
+	"SELECT 'generic plans: ' || generic_plans FROM pg_prepared_statements WHERE name = 'd'");
+my @prep = grep { /^direct_bank:\d+$/ } split /\n/, $out;
+like($out, qr/generic plans: [1-9]/, 'the plan cache kept the generic plan of a prepared direct call');
+is(scalar(@prep) . ',' . scalar(keys %{ { map { $_ => 1 } @prep } }), '9,9',
+	'nine prepared executions answer nine different items') or diag($e);
+cmp_ok(wait_worker_calls('sb_fetch_item', $prep_before + 8) - $prep_before, '>=', 8,
+	'the workers ran the eight made outside the block as direct calls');
+is(query($d_at, "SELECT sb_lookup('direct_bank', 'direct_prep_rb') IS NULL"), 't',
+	'the one inside the block rolled back with it');
+
 # where the node could commit what the caller's transaction rolls back,
 # the call goes through Citus: a transaction block, a DO block, a
 # multi-statement query
