@@ -44,11 +44,20 @@ else
 fi
 port=${SB_TEST_PORT:-5497}
 tools/throwaway_pg.sh start "$work/pg" $port
-trap 'tools/throwaway_pg.sh stop "$work/pg"' EXIT
+# The work directory (a copy of the tree, the server, the TAP clusters:
+# about 600 MB) is removed at the end unless something failed or
+# SB_KEEP_TEST_DIR is set; its path is then printed before the summary.
+failed=0
+finish() {
+    tools/throwaway_pg.sh stop "$work/pg"
+    if [ "$failed" -eq 0 ] && [ -z "${SB_KEEP_TEST_DIR:-}" ]; then
+        rm -rf "$work"
+    fi
+}
+trap finish EXIT
 
 env="cd '$work/src' && export PATH='$PATH' PGHOST='$work/pg' PGPORT=$port PGUSER=postgres"
 passed=0
-failed=0
 skipped=0
 
 # pg_regress and the isolation tester print one "... ok" / "... FAILED" line a test.
@@ -114,6 +123,9 @@ if [ -x bench/run.sh ]; then
     fi
 fi
 
+if [ "$failed" -gt 0 ] || [ -n "${SB_KEEP_TEST_DIR:-}" ]; then
+    echo "test files kept in $work"
+fi
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
 else
