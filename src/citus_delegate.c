@@ -457,7 +457,7 @@ sb_delegation_init(void)
 	 * functions) where Citus is loaded (its settings exist): plans made
 	 * before had no hook, so they are made again at their next use.
 	 */
-	if (GetConfigOption("citus.enable_ddl_propagation", true, false) != NULL)
+	if (sb_citus_library_loaded())
 		ResetPlanCache();
 }
 

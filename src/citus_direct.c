@@ -80,6 +80,7 @@
 #include "utils/wait_event.h"
 
 #include "citus_direct.h"
+#include "citus_guard.h"
 
 /* Connections kept by one backend (nodes times roles). */
 #define SB_DIRECT_CONNECTIONS	16
@@ -538,17 +539,17 @@ collect_result(DirectConnection *dc)
 	return res;
 }
 
-/* Prepare on dc, once, the statement that calls fn; its name. */
-static const char *
-prepared_statement(DirectConnection *dc, Oid fn, int nargs, const Oid *argtypes)
+/* Prepare on dc, once, the statement that calls fn, named name. */
+static void
+prepare_statement(DirectConnection *dc, const char *name, Oid fn, int nargs,
+				  const Oid *argtypes)
 {
-	char	   *name = psprintf("sb_direct_%u", fn);
 	StringInfoData sql;
 	PGresult   *res;
 
 	for (int i = 0; i < dc->nprepared; i++)
 		if (dc->prepared[i] == fn)
-			return name;
+			return;
 	if (dc->nprepared == SB_DIRECT_STATEMENTS)
 		elog(ERROR, "storagebox: too many statements prepared on a direct connection");
 
@@ -564,7 +565,6 @@ prepared_statement(DirectConnection *dc, Oid fn, int nargs, const Oid *argtypes)
 	res = collect_result(dc);
 	PQclear(res);
 	dc->prepared[dc->nprepared++] = fn;
-	return name;
 }
 
 bool
@@ -576,6 +576,7 @@ sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port, Datum *resul
 	Oid			rettype = get_func_signature(fn, &argtypes, &nargs);
 	DirectConnection *volatile dc = connection_slot(host, port);
 	const char *values[FUNC_MAX_ARGS];
+	char		statement[32];
 	PGresult   *volatile res = NULL;
 	bool		isnull = true;
 
@@ -593,10 +594,10 @@ sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port, Datum *resul
 			values[i] = OidOutputFunctionCall(out, PG_GETARG_DATUM(i));
 		}
 	}
+	snprintf(statement, sizeof(statement), "sb_direct_%u", fn);
 	PG_TRY();
 	{
-		const char *statement = prepared_statement(dc, fn, nargs, argtypes);
-
+		prepare_statement(dc, statement, fn, nargs, argtypes);
 		if (!PQsendQueryPrepared(dc->conn, statement, nargs, values, NULL, NULL, 0))
 			raise_connection_lost(dc);
 		res = collect_result(dc);
@@ -651,6 +652,13 @@ sb_direct_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, citus_direct_assign, NULL);
+
+	/*
+	 * Without Citus nothing can go direct: keep the executor and utility
+	 * paths of a plain server, fetches included, free of these hooks.
+	 */
+	if (!sb_citus_library_loaded())
+		return;
 	loaded_in_this_transaction = IsTransactionState();
 	RegisterXactCallback(end_of_loading_transaction, NULL);
 	prev_executor_run = ExecutorRun_hook;

@@ -106,8 +106,8 @@ forget_node_kind(Datum arg, Oid relid)
  * shared_preload_libraries, so the answer cannot change from false to true
  * during a session's life, except through LOAD, which Citus refuses.
  */
-static bool
-citus_library_loaded(void)
+bool
+sb_citus_library_loaded(void)
 {
 	return GetConfigOption("citus.node_conninfo", true, false) != NULL;
 }
@@ -191,7 +191,7 @@ find_managed_table(void)
 static SbNodeKind
 check_node_kind(void)
 {
-	if (!citus_library_loaded() || !OidIsValid(get_extension_oid("citus", true)))
+	if (!sb_citus_library_loaded() || !OidIsValid(get_extension_oid("citus", true)))
 		return SB_NODE_LOCAL;
 	if (find_managed_table())
 	{

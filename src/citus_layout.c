@@ -676,8 +676,12 @@ in_routed_call(void)
 	return serving_routed_call;
 }
 
-Datum
-sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
+/*
+ * The routed path of sb_layout_route: route_call, which Citus sends to the
+ * node of scope_id inside the caller's transaction.
+ */
+static Datum
+route_through_citus(FunctionCallInfo fcinfo, int32 scope_id)
 {
 	const char *fn = format_procedure_qualified(fcinfo->flinfo->fn_oid);
 	StringInfoData sql;
@@ -697,22 +701,6 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 				 errmsg("the shard of dedup scope %d is no longer on this node", scope_id),
 				 errdetail("The shard moved while the call was routed to it."),
 				 errhint("Retry the call.")));
-
-	/*
-	 * A client's whole-statement call on the coordinator, outside a
-	 * transaction block, with storagebox.citus_direct on: over a direct
-	 * connection when one can be had (citus_direct.c).  The map is the one
-	 * sb_layout_enter_scope read under the shard lock.
-	 */
-	if (sb_direct_allowed())
-	{
-		const ScopeShard *s;
-
-		ensure_map();
-		s = &map->shards[shard_of_scope(scope_id)];
-		if (s->node_name != NULL && sb_direct_call(fcinfo, s->node_name, s->node_port, &result))
-			return result;
-	}
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -798,6 +786,29 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 	SPI_finish();
 	fcinfo->isnull = isnull;
 	return result;
+}
+
+Datum
+sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
+{
+	Datum		result;
+
+	/*
+	 * A client's whole-statement call on the coordinator, outside a
+	 * transaction block, with storagebox.citus_direct on: over a direct
+	 * connection when one can be had (citus_direct.c).  The map is the one
+	 * sb_layout_enter_scope read under the shard lock.
+	 */
+	if (sb_direct_allowed() && !in_routed_call())
+	{
+		const ScopeShard *s;
+
+		ensure_map();
+		s = &map->shards[shard_of_scope(scope_id)];
+		if (s->node_name != NULL && sb_direct_call(fcinfo, s->node_name, s->node_port, &result))
+			return result;
+	}
+	return route_through_citus(fcinfo, scope_id);
 }
 
 /* The functions a routed call may run: storagebox's own, by name. */
