@@ -108,6 +108,7 @@ typedef struct DirectConnection
 	int			port;
 	Oid			role;
 	PGconn	   *conn;			/* NULL: none open */
+	WaitEventSet *waits;		/* the latch, postmaster death, conn's socket */
 	TimestampTz retry_after;	/* after a failed connection attempt */
 	int			nprepared;
 	Oid			prepared[SB_DIRECT_STATEMENTS]; /* as "sb_direct_<oid>" */
@@ -270,6 +271,9 @@ drop_connection(DirectConnection *dc, bool cancel)
 			PQfreeCancel(request);
 		}
 	}
+	if (dc->waits != NULL)
+		FreeWaitEventSet(dc->waits);
+	dc->waits = NULL;
 	PQfinish(dc->conn);
 	dc->conn = NULL;
 	dc->nprepared = 0;
@@ -317,15 +321,15 @@ connection_slot(const char *host, int port)
 }
 
 /*
- * Wait until conn's socket is ready for what status asks, or the latch is
- * set (then serve interrupts), for at most timeout_ms.  False on timeout.
+ * While connecting: wait until conn's socket is ready for events, or the
+ * latch is set (then serve interrupts), for at most timeout_ms.  False on
+ * timeout.  (libpq may change the socket until the connection is made.)
  */
 static bool
-wait_socket(PGconn *conn, int events, long timeout_ms)
+wait_connecting(PGconn *conn, int events, long timeout_ms)
 {
 	int			rc = WaitLatchOrSocket(MyLatch,
-									   WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | events |
-									   (timeout_ms >= 0 ? WL_TIMEOUT : 0),
+									   WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | events | WL_TIMEOUT,
 									   PQsocket(conn), timeout_ms, PG_WAIT_EXTENSION);
 
 	if (rc & WL_LATCH_SET)
@@ -334,6 +338,38 @@ wait_socket(PGconn *conn, int events, long timeout_ms)
 		CHECK_FOR_INTERRUPTS();
 	}
 	return !(rc & WL_TIMEOUT);
+}
+
+/*
+ * The wait of every call on an open connection: its socket, the latch and
+ * postmaster death, in one set made when it opened, not the epoll set
+ * that WaitLatchOrSocket makes and closes again on every wait.
+ */
+static void
+make_wait_set(DirectConnection *dc)
+{
+#if PG_VERSION_NUM >= 170000
+	dc->waits = CreateWaitEventSet(NULL, 3);
+#else
+	dc->waits = CreateWaitEventSet(TopMemoryContext, 3);
+#endif
+	AddWaitEventToSet(dc->waits, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(dc->waits, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(dc->waits, WL_SOCKET_READABLE, PQsocket(dc->conn), NULL, NULL);
+}
+
+/* Wait until dc's socket is readable, serving interrupts meanwhile. */
+static void
+wait_readable(DirectConnection *dc)
+{
+	WaitEvent	event;
+
+	if (WaitEventSetWait(dc->waits, -1, &event, 1, PG_WAIT_EXTENSION) == 1 &&
+		(event.events & WL_LATCH_SET))
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*
@@ -401,8 +437,8 @@ open_connection(DirectConnection *dc)
 			long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 
 			if (left <= 0 ||
-				!wait_socket(conn, status == PGRES_POLLING_READING ?
-							 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, left))
+				!wait_connecting(conn, status == PGRES_POLLING_READING ?
+								 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, left))
 				break;
 			status = PQconnectPoll(conn);
 		}
@@ -434,6 +470,7 @@ open_connection(DirectConnection *dc)
 	}
 	dc->conn = conn;
 	dc->nprepared = 0;
+	make_wait_set(dc);
 	return true;
 }
 
@@ -461,7 +498,7 @@ static bool
 ready_connection(DirectConnection *dc)
 {
 	if (dc->conn != NULL &&
-		(PQstatus(dc->conn) != CONNECTION_OK ||
+		(dc->waits == NULL || PQstatus(dc->conn) != CONNECTION_OK ||
 		 PQtransactionStatus(dc->conn) != PQTRANS_IDLE || closed_while_idle(dc->conn)))
 		drop_connection(dc, false);
 	if (dc->conn != NULL)
@@ -519,7 +556,7 @@ collect_result(DirectConnection *dc)
 	{
 		while (PQisBusy(dc->conn))
 		{
-			(void) wait_socket(dc->conn, WL_SOCKET_READABLE, -1);
+			wait_readable(dc);
 			if (!PQconsumeInput(dc->conn))
 				raise_connection_lost(dc);
 		}
