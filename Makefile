@@ -27,6 +27,7 @@ OBJS = \
 	src/citus_guard.o \
 	src/citus_layout.o \
 	src/citus_delegate.o \
+	src/citus_conninfo.o \
 	src/citus_direct.o
 
 # The C flavour's scripts are all committed, and never edited once released

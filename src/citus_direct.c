@@ -34,10 +34,11 @@
  *
  * The call.  One libpq connection per backend, per node and role, kept
  * for the session: to Citus's name and port of the node, the same
- * database, as the current role, with the options of citus.node_conninfo
- * (so with TLS where Citus uses it), authenticated as libpq authenticates
- * Citus's own connections (the server's ~/.pgpass, trust or certificates;
- * not pg_dist_authinfo).  On it, the node runs SELECT f($1, $2 [, $3]),
+ * database, as the current role, with the options Citus's own connection
+ * to that node would have (citus_conninfo.c: citus.node_conninfo, so TLS
+ * where Citus uses it, and the role's pg_dist_authinfo), none to a node
+ * that pg_dist_poolinfo puts behind a pooler (its calls go through
+ * Citus).  On it, the node runs SELECT f($1, $2 [, $3]),
  * prepared once, and commits it on its own, as it does a call Citus
  * delegates outside a transaction block.  The node's error is raised here
  * with its SQLSTATE, message, detail and hint.  Where no connection can be
@@ -79,6 +80,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "citus_conninfo.h"
 #include "citus_direct.h"
 #include "citus_guard.h"
 
@@ -98,8 +100,8 @@
  */
 #define SB_DIRECT_MARK			0x5b0d1ec7u
 
-/* The most keywords of a connection: ours and citus.node_conninfo's. */
-#define SB_DIRECT_KEYWORDS		48
+/* The options a direct connection sets itself, after Citus's (citus_conninfo.c). */
+#define SB_DIRECT_OWN_OPTIONS	6
 
 /* One kept connection. */
 typedef struct DirectConnection
@@ -379,11 +381,11 @@ wait_readable(DirectConnection *dc)
 static bool
 open_connection(DirectConnection *dc)
 {
-	const char *keywords[SB_DIRECT_KEYWORDS + 1];
-	const char *values[SB_DIRECT_KEYWORDS + 1];
+	const char *keywords[SB_NODE_OPTIONS_MAX + SB_DIRECT_OWN_OPTIONS + 1];
+	const char *values[SB_NODE_OPTIONS_MAX + SB_DIRECT_OWN_OPTIONS + 1];
 	int			n = 0;
-	PQconninfoOption *options = NULL;
-	const char *node_conninfo = GetConfigOption("citus.node_conninfo", true, false);
+	NodeConnectionOptions options;
+	char	   *role = GetUserNameFromId(dc->role, false);
 	const char *timeout_setting = GetConfigOption("citus.node_connection_timeout", true, false);
 	long		timeout_ms = timeout_setting != NULL ? atol(timeout_setting) : 30000;
 	TimestampTz deadline;
@@ -391,19 +393,17 @@ open_connection(DirectConnection *dc)
 	char		port[16];
 	PGconn	   *conn;
 
-	if (node_conninfo != NULL && node_conninfo[0] != '\0')
+	if (!sb_node_connection_options(dc->host, dc->port, role, &options))
 	{
-		char	   *error = NULL;
-
-		options = PQconninfoParse(node_conninfo, &error);
-		if (error != NULL)
-			PQfreemem(error);
-		for (PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++)
-			if (o->val != NULL && o->val[0] != '\0' && n < SB_DIRECT_KEYWORDS - 6)
-			{
-				keywords[n] = o->keyword;
-				values[n++] = o->val;
-			}
+		/* a pooler in front of the node: calls to it go through Citus */
+		dc->retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													  SB_DIRECT_RETRY_SECS * 1000);
+		return false;
+	}
+	for (; n < options.count; n++)
+	{
+		keywords[n] = options.keywords[n];
+		values[n] = options.values[n];
 	}
 	snprintf(port, sizeof(port), "%d", dc->port);
 	keywords[n] = "host";
@@ -413,7 +413,7 @@ open_connection(DirectConnection *dc)
 	keywords[n] = "dbname";
 	values[n++] = get_database_name(MyDatabaseId);
 	keywords[n] = "user";
-	values[n++] = GetUserNameFromId(dc->role, false);
+	values[n++] = role;
 	keywords[n] = "application_name";
 	values[n++] = "storagebox direct";
 	keywords[n] = "client_encoding";
@@ -422,8 +422,6 @@ open_connection(DirectConnection *dc)
 	values[n] = NULL;
 
 	conn = PQconnectStartParams(keywords, values, false);
-	if (options != NULL)
-		PQconninfoFree(options);
 	if (conn == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),

@@ -28,6 +28,14 @@
 #    prepared ones too; it answers as the other paths do, rolls back with
 #    its transaction, and is checked for rights where it runs; half the
 #    fetches of the loads are such statements;
+#  - with storagebox.citus_direct on, such a statement outside a
+#    transaction block goes to that node over storagebox's own connection:
+#    it answers, repeats, is cancelled, survives the node's restart, and
+#    holds nothing when its block, DO block or query fails; the connection
+#    takes the role's password from pg_dist_authinfo, falls back to Citus
+#    (logged once) when the node refuses it, and is not made to a node
+#    behind a pooler (pg_dist_poolinfo); a load with direct calls while a
+#    scope moves;
 #  - per-bank rights and EXECUTE hold on every node, routed or not, for
 #    banks made before the conversion and after it (created, granted,
 #    revoked and dropped on the coordinator);
@@ -601,6 +609,80 @@ my $d_node = StorageboxCitus::node_dir($d_at - $port);
 	"SELECT sb_fetch_item('direct_bank', 'direct')");
 is($out, "t\n$direct[1]\n$direct[1]", 'a session answers through its direct connection before and after the node restarts')
   or diag($e);
+
+# A direct connection has the options of Citus's own connection to the
+# node (src/citus_conninfo.c).  A role whose password only
+# pg_dist_authinfo holds, on a node that asks it for one, calls direct.
+my $coordinator_log = StorageboxCitus::node_dir(0) . '.log';
+sub direct_refusals
+{
+	my ($node_port) = @_;
+	my @lines = slurp_file($coordinator_log) =~ /storagebox could not open a direct connection to node 127\.0\.0\.1:$node_port\b/g;
+	return scalar @lines;
+}
+query($port, "CREATE ROLE sb_authed LOGIN PASSWORD 'authed-secret'");
+query($port, "GRANT EXECUTE ON FUNCTION sb_fetch_item(text, text) TO sb_authed;"
+	  . " SELECT sb_grant('direct_bank', 'sb_authed', 'fetch');"
+	  . " INSERT INTO pg_dist_authinfo VALUES (0, 'sb_authed', 'password=authed-secret')");
+{
+	my $hba = "$d_node/pg_hba.conf";
+	my $rules = slurp_file($hba);
+	open(my $fh, '>', $hba) or die "cannot write $hba: $!";
+	print $fh "host all sb_authed 127.0.0.1/32 scram-sha-256\n", $rules;
+	close($fh);
+	query($d_at, "SELECT pg_reload_conf()");
+}
+my $authed = "host=127.0.0.1 user=sb_authed dbname=postgres port=";
+IPC::Run::run([ 'psql', '-X', '-A', '-t', '-w', '-d', "$authed$d_at", '-c', 'SELECT 1' ],
+	'<', \undef, '>', \my $no_out, '2>', \my $no_err);
+like($no_err, qr/password/, "node $d_at asks sb_authed for a password");
+my $refusals = direct_refusals($d_at);
+my $calls_then = worker_calls('sb_fetch_item');
+# the session's first call loads the library, and goes through Citus
+($out, $e) = statements_as("$authed$port", "SELECT sb_fetch_item('direct_bank', 'authed_1')",
+	"SELECT sb_fetch_item('direct_bank', 'authed_2')", "SELECT sb_fetch_item('direct_bank', 'authed_2')");
+my @authed = split /\n/, $out;
+ok(@authed == 3 && $authed[0] =~ /^direct_bank:\d+$/ && $authed[1] =~ /^direct_bank:\d+$/
+	  && $authed[1] ne $authed[0] && $authed[2] eq $authed[1],
+	'a role whose password is in pg_dist_authinfo fetches, and repeats') or diag("$out\n$e");
+is(wait_worker_calls('sb_fetch_item', $calls_then + 2) - $calls_then, 2,
+	'its two calls after the first went direct');
+is(direct_refusals($d_at) - $refusals, 0, 'and no direct connection was refused');
+
+# A node that refuses the direct connection: the call goes through Citus
+# (whose routed call runs as the tables' owner), the coordinator logs it
+# once, and leaves the node alone for the next calls.
+query($d_at, "SET citus.enable_ddl_propagation = off; ALTER ROLE sb_authed CONNECTION LIMIT 0");
+($out, $e) = statements_as("$authed$port", "SELECT sb_fetch_item('direct_bank', 'refused_1')",
+	"SELECT sb_fetch_item('direct_bank', 'refused_2')", "SELECT sb_fetch_item('direct_bank', 'refused_3')",
+	"SELECT sb_fetch_item('direct_bank', 'refused_2')");
+my @refused = split /\n/, $out;
+my %distinct = map { ($_ => 1) } grep { /^direct_bank:\d+$/ } @refused[ 0 .. 2 ];
+ok(@refused == 4 && keys(%distinct) == 3 && $refused[3] eq $refused[1],
+	'with its direct connection refused, a role fetches and repeats through Citus') or diag("$out\n$e");
+is(direct_refusals($d_at) - $refusals, 1, 'the coordinator logged the refused connection once, for two calls');
+like(slurp_file($coordinator_log), qr/too many connections for role "sb_authed"/, 'with the node\'s reason');
+is(query($d_at, "SELECT string_agg(sb_lookup('direct_bank', d), ',' ORDER BY d)"
+		  . " FROM unnest(array['refused_1', 'refused_2', 'refused_3']) d"),
+	join(',', @refused[ 0 .. 2 ]), 'the node of the scope holds those claims');
+query($d_at, "SET citus.enable_ddl_propagation = off; ALTER ROLE sb_authed CONNECTION LIMIT -1");
+
+# A node behind a pooler (pg_dist_poolinfo; here the node itself, so that
+# Citus's connections still work) gets no direct calls.
+my $d_nodeid = query($port, "SELECT nodeid FROM pg_dist_node WHERE nodeport = $d_at");
+query($port, "INSERT INTO pg_dist_poolinfo VALUES ($d_nodeid, 'host=127.0.0.1 port=$d_at')");
+$calls_then = worker_calls('sb_fetch_item');
+($out, $e) = statements($port, $load_lib, "SELECT sb_fetch_item('direct_bank', 'pooled')",
+	"SELECT sb_fetch_item('direct_bank', 'pooled')");
+my @pooled = split /\n/, $out;
+ok(@pooled == 3 && $pooled[1] =~ /^direct_bank:\d+$/ && $pooled[2] eq $pooled[1],
+	'a node behind a pooler answers a fetch and its repeat') or diag("$out\n$e");
+query($port, "DELETE FROM pg_dist_poolinfo WHERE nodeid = $d_nodeid");
+($out, $e) = statements($port, $load_lib, "SELECT sb_fetch_item('direct_bank', 'pooled')");
+# the call made once the pooler is gone is the only one counted
+Time::HiRes::sleep(1);
+is(wait_worker_calls('sb_fetch_item', $calls_then + 1) - $calls_then, 1,
+	'through Citus: only the call made after the pooler row was removed went direct');
 
 # exactly once with direct calls: 16 clients on the coordinator, most
 # fetches statements of their own, while the pair scope's shards move;

@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus_conninfo.c
+ *	  The connection options of a direct call (citus_direct.c) to a Citus
+ *	  node, taken from where Citus takes those of its own connections to
+ *	  that node, so that a direct connection authenticates as Citus's does:
+ *	    citus.node_conninfo   options of every connection to a node (TLS);
+ *	    pg_dist_authinfo      options of one role's connections, to one node
+ *	                          (its nodeid) or, failing that, to every node
+ *	                          (nodeid 0): a password, a client certificate;
+ *	    pg_dist_poolinfo      a pooler in front of a node.  Citus connects
+ *	                          to the pooler; a direct call, whose prepared
+ *	                          statement a pooler in transaction mode would
+ *	                          not keep, does not go to such a node at all.
+ *
+ * The two catalogs are read with a catalog scan, without the privilege
+ * check a query would make: they are closed to PUBLIC, and Citus reads
+ * them the same way for any role.  What they give is used only for the
+ * connection of the role it names, and never shown: it holds passwords.
+ *
+ * Both are small (a row per role and node, a row per node), so they are
+ * scanned whole, once per connection opened (not per call).
+ *
+ * Locks: AccessShareLock on pg_dist_node, pg_dist_authinfo and
+ * pg_dist_poolinfo while each is scanned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_namespace.h"
+#include "libpq-fe.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "citus_conninfo.h"
+
+/* Citus's nodeid of an authinfo row for every node. */
+#define AUTHINFO_ANY_NODE	0
+
+/* A column of a Citus catalog, by name; error if the catalog has none. */
+static AttrNumber
+catalog_column(Relation rel, const char *column)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), column);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "storagebox: Citus's catalog %s has no column %s",
+			 RelationGetRelationName(rel), column);
+	return attnum;
+}
+
+/* A Citus catalog in pg_catalog, opened for reading; NULL if there is none. */
+static Relation
+open_citus_catalog(const char *name)
+{
+	Oid			relid = get_relname_relid(name, PG_CATALOG_NAMESPACE);
+
+	return OidIsValid(relid) ? table_open(relid, AccessShareLock) : NULL;
+}
+
+/* Citus's nodeid of host:port in pg_dist_node, or -1 when it has none. */
+static int32
+node_id_of(const char *host, int port)
+{
+	Relation	rel = open_citus_catalog("pg_dist_node");
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	id_col, name_col, port_col;
+	int32		node_id = -1;
+
+	if (rel == NULL)
+		return -1;
+	id_col = catalog_column(rel, "nodeid");
+	name_col = catalog_column(rel, "nodename");
+	port_col = catalog_column(rel, "nodeport");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (node_id < 0 && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		null_id, null_name, null_port;
+		Datum		id = heap_getattr(tuple, id_col, RelationGetDescr(rel), &null_id);
+		Datum		name = heap_getattr(tuple, name_col, RelationGetDescr(rel), &null_name);
+		Datum		node_port = heap_getattr(tuple, port_col, RelationGetDescr(rel), &null_port);
+
+		if (!null_id && !null_name && !null_port && DatumGetInt32(node_port) == port &&
+			strcmp(TextDatumGetCString(name), host) == 0)
+			node_id = DatumGetInt32(id);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return node_id;
+}
+
+/*
+ * pg_dist_authinfo's options for role's connections to node_id: its row
+ * for that node, else its row for every node, else NULL.
+ */
+static char *
+authinfo_of(int32 node_id, const char *role)
+{
+	Relation	rel = open_citus_catalog("pg_dist_authinfo");
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	id_col, role_col, info_col;
+	char	   *for_node = NULL;
+	char	   *for_any = NULL;
+
+	if (rel == NULL)
+		return NULL;
+	id_col = catalog_column(rel, "nodeid");
+	role_col = catalog_column(rel, "rolename");
+	info_col = catalog_column(rel, "authinfo");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (for_node == NULL && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		null_id, null_role, null_info;
+		Datum		id = heap_getattr(tuple, id_col, RelationGetDescr(rel), &null_id);
+		Datum		rolename = heap_getattr(tuple, role_col, RelationGetDescr(rel), &null_role);
+		Datum		info = heap_getattr(tuple, info_col, RelationGetDescr(rel), &null_info);
+
+		if (null_id || null_role || null_info ||
+			strcmp(NameStr(*DatumGetName(rolename)), role) != 0)
+			continue;
+		if (DatumGetInt32(id) == node_id)
+			for_node = TextDatumGetCString(info);
+		else if (DatumGetInt32(id) == AUTHINFO_ANY_NODE && for_any == NULL)
+			for_any = TextDatumGetCString(info);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return for_node != NULL ? for_node : for_any;
+}
+
+/* Whether pg_dist_poolinfo puts a pooler in front of node_id. */
+static bool
+has_pooler(int32 node_id)
+{
+	Relation	rel = open_citus_catalog("pg_dist_poolinfo");
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	AttrNumber	id_col;
+	bool		found = false;
+
+	if (rel == NULL)
+		return false;
+	id_col = catalog_column(rel, "nodeid");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		id = heap_getattr(tuple, id_col, RelationGetDescr(rel), &isnull);
+
+		found = !isnull && DatumGetInt32(id) == node_id;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Append conninfo's options to options, as far as there is room. */
+static void
+add_options(NodeConnectionOptions *options, const char *conninfo)
+{
+	char	   *error = NULL;
+	PQconninfoOption *parsed;
+
+	if (conninfo == NULL || conninfo[0] == '\0')
+		return;
+	parsed = PQconninfoParse(conninfo, &error);
+	if (error != NULL)
+		PQfreemem(error);
+	if (parsed == NULL)
+		return;
+	for (PQconninfoOption *o = parsed; o->keyword != NULL; o++)
+		if (o->val != NULL && o->val[0] != '\0' && options->count < SB_NODE_OPTIONS_MAX)
+		{
+			options->keywords[options->count] = pstrdup(o->keyword);
+			options->values[options->count++] = pstrdup(o->val);
+		}
+	PQconninfoFree(parsed);
+}
+
+bool
+sb_node_connection_options(const char *host, int port, const char *role,
+						   NodeConnectionOptions *options)
+{
+	int32		node_id = node_id_of(host, port);
+
+	options->count = 0;
+	if (node_id >= 0 && has_pooler(node_id))
+		return false;
+	add_options(options, GetConfigOption("citus.node_conninfo", true, false));
+	if (node_id >= 0)
+		add_options(options, authinfo_of(node_id, role));
+	return true;
+}
