@@ -127,13 +127,13 @@ node_ticks() {
 
 # tps, and CPU microseconds per call on node $cpu_port and on node $port
 # (the one the client connects to), running $script on $port with the
-# settings $5 (PGOPTIONS)
+# settings $5 (PGOPTIONS), at the rate $6 (pgbench -R) if given
 measure() {
-	local port=$1 cpu_port=$2 script=$3 node=$4 options=${5:-}
+	local port=$1 cpu_port=$2 script=$3 node=$4 options=${5:-} rate=${6:+-R $6}
 	local before after entry_before entry_after out tx tps
 	before=$(node_ticks "$cpu_port")
 	entry_before=$(node_ticks "$port")
-	out=$(as_owner "PGSSLMODE=disable PGOPTIONS='$options' '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T -D node=$node -f '$script' postgres" 2>&1)
+	out=$(as_owner "PGSSLMODE=disable PGOPTIONS='$options' '$B/pgbench' -h 127.0.0.1 -p $port -U postgres -n -M prepared -c $CLIENTS -j 2 -T $T $rate -D node=$node -f '$script' postgres" 2>&1)
 	sleep 1
 	after=$(node_ticks "$cpu_port")
 	entry_after=$(node_ticks "$port")
@@ -147,27 +147,40 @@ measure() {
 		"$(echo "($entry_after - $entry_before) * 1000000 / $TICKS / $tx" | bc -l)"
 }
 
-# one row: label, where, tps, CPU, entry CPU (or -), plain tps, plain CPU
+# one row: label, where, tps, CPU, entry CPU (or -), plain tps, plain CPU,
+# and the plain server's CPU at this row's rate (or nothing)
 row() {
-	local entry=$5
+	local entry=$5 at_rate=-
 	[ "$entry" = - ] || entry=$(printf '%.1f' "$entry")
-	printf '%-13s %-12s %10.0f %14.1f %12s %8.2f %10.2f\n' "$1" "$2" "$3" "$4" "$entry" \
-		"$(echo "$3 / $6" | bc -l)" "$(echo "$4 / $7" | bc -l)"
+	[ -z "${8:-}" ] || at_rate=$(printf '%.2f' "$(echo "$4 / $8" | bc -l)")
+	printf '%-13s %-14s %10.0f %14.1f %12s %8.2f %10.2f %13s\n' "$1" "$2" "$3" "$4" "$entry" \
+		"$(echo "$3 / $6" | bc -l)" "$(echo "$4 / $7" | bc -l)" "$at_rate"
 }
 
-printf '%-13s %-12s %10s %14s %12s %8s %10s\n' "figure" "where" "tps" "CPU us/call" "coord us/call" \
-	"tps/plain" "CPU/plain"
+# The plain server's CPU per call when it runs $script at the rate $2: a
+# node's CPU per call depends on how many calls arrive (how many commits
+# share a WAL flush, whether a backend sleeps between calls), and the
+# worker of a call sent through the coordinator sees fewer of them than a
+# plain server at full speed.
+plain_cpu_at() {
+	local tps cpu
+	read -r tps cpu _ < <(measure 5660 5660 "$1" p "" "$(printf '%.0f' "$2")")
+	echo "$cpu"
+}
+
+printf '%-13s %-14s %10s %14s %12s %8s %10s %13s\n' "figure" "where" "tps" "CPU us/call" "coord us/call" \
+	"tps/plain" "CPU/plain" "CPU/plain@tps"
 for fig in "new fetch:new.sql" "repeat fetch:known.sql" "lookup:lookup.sql" "PK SELECT:pk.sql"; do
 	label=${fig%%:*} script="$work/${fig#*:}"
 	read -r p_tps p_cpu _ < <(measure 5660 5660 "$script" p)
 	row "$label" plain "$p_tps" "$p_cpu" - "$p_tps" "$p_cpu"
 	if [ "$label" != "PK SELECT" ]; then
 		read -r c_tps c_cpu c_entry < <(measure 5661 "$owner" "$script" c)
-		row "" coordinator "$c_tps" "$c_cpu" "$c_entry" "$p_tps" "$p_cpu"
+		row "" coordinator "$c_tps" "$c_cpu" "$c_entry" "$p_tps" "$p_cpu" "$(plain_cpu_at "$script" "$c_tps")"
 		read -r n_tps n_cpu n_entry < <(measure 5661 "$owner" "$script" n "-c storagebox.delegate_fetch=off")
 		row "" nested "$n_tps" "$n_cpu" "$n_entry" "$p_tps" "$p_cpu"
 		read -r x_tps x_cpu x_entry < <(measure 5661 "$owner" "$script" x "-c storagebox.citus_direct=on")
-		row "" direct "$x_tps" "$x_cpu" "$x_entry" "$p_tps" "$p_cpu"
+		row "" direct "$x_tps" "$x_cpu" "$x_entry" "$p_tps" "$p_cpu" "$(plain_cpu_at "$script" "$x_tps")"
 	fi
 	read -r w_tps w_cpu _ < <(measure "$owner" "$owner" "$script" w)
 	row "" worker "$w_tps" "$w_cpu" - "$p_tps" "$p_cpu"
@@ -177,4 +190,5 @@ row "no-op call" coordinator "$d_tps" "$d_cpu" "$d_entry" "$p_tps" "$p_cpu"
 echo "pgbench -n -M prepared -c $CLIENTS -j 2 -T $T; bank of $ITEMS items; $(nproc) CPUs;"
 echo "CPU us/call: CPU time of the node that runs the fetch (for 'coordinator' and 'nested':"
 echo "the worker the call is sent to), its postmaster and all its processes, divided by the calls;"
-echo "coord us/call: the same for the coordinator, where those calls arrive"
+echo "coord us/call: the same for the coordinator, where those calls arrive;"
+echo "CPU/plain@tps: CPU us/call over the plain server's when pgbench -R holds it to this row's tps"
