@@ -13,13 +13,21 @@
  *	                          statement a pooler in transaction mode would
  *	                          not keep, does not go to such a node at all.
  *
- * The two catalogs are read with a catalog scan, without the privilege
- * check a query would make: they are closed to PUBLIC, and Citus reads
- * them the same way for any role.  What they give is used only for the
- * connection of the role it names, and never shown: it holds passwords.
+ * pg_dist_authinfo and pg_dist_poolinfo are read with a catalog scan,
+ * without the privilege check a query would make: they are closed to
+ * PUBLIC, and Citus reads them the same way for any role.  What they give
+ * is used only for the connection of the role it names, and never shown:
+ * it holds passwords.  pg_dist_node gives the nodeid they are keyed by.
  *
- * Both are small (a row per role and node, a row per node), so they are
- * scanned whole, once per connection opened (not per call).
+ * All three are small (a row per node, or per role and node), so they are
+ * scanned whole, once per connection opened (not per call); a kept
+ * connection is opened again after citus.max_cached_connection_lifetime,
+ * as Citus's are (citus_direct.c), so a change to them takes effect
+ * within that time.
+ *
+ * As Citus does, a host among citus.node_conninfo's options is kept (for
+ * TLS verify-full and Kerberos), and the node's name is then given as
+ * hostaddr (citus_direct.c).
  *
  * Locks: AccessShareLock on pg_dist_node, pg_dist_authinfo and
  * pg_dist_poolinfo while each is scanned.
@@ -162,27 +170,34 @@ has_pooler(int32 node_id)
 	return found;
 }
 
-/* Append conninfo's options to options, as far as there is room. */
-static void
+/*
+ * Append conninfo's options to options, as far as there is room; true if
+ * one of them is host.
+ */
+static bool
 add_options(NodeConnectionOptions *options, const char *conninfo)
 {
+	bool		has_host = false;
+
 	char	   *error = NULL;
 	PQconninfoOption *parsed;
 
 	if (conninfo == NULL || conninfo[0] == '\0')
-		return;
+		return false;
 	parsed = PQconninfoParse(conninfo, &error);
 	if (error != NULL)
 		PQfreemem(error);
 	if (parsed == NULL)
-		return;
+		return false;
 	for (PQconninfoOption *o = parsed; o->keyword != NULL; o++)
 		if (o->val != NULL && o->val[0] != '\0' && options->count < SB_NODE_OPTIONS_MAX)
 		{
 			options->keywords[options->count] = pstrdup(o->keyword);
 			options->values[options->count++] = pstrdup(o->val);
+			has_host |= strcmp(o->keyword, "host") == 0;
 		}
 	PQconninfoFree(parsed);
+	return has_host;
 }
 
 bool
@@ -194,8 +209,9 @@ sb_node_connection_options(const char *host, int port, const char *role,
 	options->count = 0;
 	if (node_id >= 0 && has_pooler(node_id))
 		return false;
-	add_options(options, GetConfigOption("citus.node_conninfo", true, false));
-	if (node_id >= 0)
-		add_options(options, authinfo_of(node_id, role));
+	options->node_conninfo_has_host =
+		add_options(options, GetConfigOption("citus.node_conninfo", true, false));
+	/* a node Citus does not know gets, as from Citus, the row for every node */
+	(void) add_options(options, authinfo_of(node_id >= 0 ? node_id : AUTHINFO_ANY_NODE, role));
 	return true;
 }

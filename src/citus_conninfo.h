@@ -14,6 +14,7 @@
 
 typedef struct NodeConnectionOptions
 {
+	bool		node_conninfo_has_host; /* the node's name goes as hostaddr */
 	int			count;
 	const char *keywords[SB_NODE_OPTIONS_MAX];
 	const char *values[SB_NODE_OPTIONS_MAX];
@@ -21,7 +22,8 @@ typedef struct NodeConnectionOptions
 
 /*
  * Fill options with citus.node_conninfo's options, then pg_dist_authinfo's
- * for role's connections to the node host:port (palloc'd).  False when
+ * for role's connections to the node host:port (palloc'd): its row for
+ * that node, else its row for every node.  False when
  * pg_dist_poolinfo puts a pooler in front of that node: no direct
  * connection is to be made there.
  */

@@ -33,12 +33,14 @@
  * routes as any call does (Citus's nested path).
  *
  * The call.  One libpq connection per backend, per node and role, kept
- * for the session: to Citus's name and port of the node, the same
+ * between calls: to Citus's name and port of the node, the same
  * database, as the current role, with the options Citus's own connection
  * to that node would have (citus_conninfo.c: citus.node_conninfo, so TLS
  * where Citus uses it, and the role's pg_dist_authinfo), none to a node
  * that pg_dist_poolinfo puts behind a pooler (its calls go through
- * Citus).  On it, the node runs SELECT f($1, $2 [, $3]),
+ * Citus); opened again, like Citus's, once older than
+ * citus.max_cached_connection_lifetime.  On it, the node runs
+ * SELECT f($1, $2 [, $3]),
  * prepared once, and commits it on its own, as it does a call Citus
  * delegates outside a transaction block.  The node's error is raised here
  * with its SQLSTATE, message, detail and hint.  Where no connection can be
@@ -112,6 +114,7 @@ typedef struct DirectConnection
 	PGconn	   *conn;			/* NULL: none open */
 	WaitEventSet *waits;		/* the latch, postmaster death, conn's socket */
 	TimestampTz retry_after;	/* after a failed connection attempt */
+	TimestampTz opened_at;		/* when conn was made */
 	int			nprepared;
 	Oid			prepared[SB_DIRECT_STATEMENTS]; /* as "sb_direct_<oid>" */
 } DirectConnection;
@@ -324,10 +327,12 @@ connection_slot(const char *host, int port)
 
 /*
  * While connecting: wait until conn's socket is ready for events, or the
- * latch is set (then serve interrupts), for at most timeout_ms.  False on
- * timeout.  (libpq may change the socket until the connection is made.)
+ * latch is set (then serve interrupts), for at most timeout_ms.  Returns
+ * what happened (WL_*): only a socket event lets libpq go on, since
+ * PQconnectPoll takes being called for readiness.  (libpq may change the
+ * socket until the connection is made, so no set is kept for it.)
  */
-static bool
+static int
 wait_connecting(PGconn *conn, int events, long timeout_ms)
 {
 	int			rc = WaitLatchOrSocket(MyLatch,
@@ -339,7 +344,7 @@ wait_connecting(PGconn *conn, int events, long timeout_ms)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	return !(rc & WL_TIMEOUT);
+	return rc;
 }
 
 /*
@@ -347,17 +352,28 @@ wait_connecting(PGconn *conn, int events, long timeout_ms)
  * postmaster death, in one set made when it opened, not the epoll set
  * that WaitLatchOrSocket makes and closes again on every wait.
  */
-static void
-make_wait_set(DirectConnection *dc)
+static WaitEventSet *
+make_wait_set(PGconn *conn)
 {
 #if PG_VERSION_NUM >= 170000
-	dc->waits = CreateWaitEventSet(NULL, 3);
+	WaitEventSet *volatile set = CreateWaitEventSet(NULL, 3);
 #else
-	dc->waits = CreateWaitEventSet(TopMemoryContext, 3);
+	WaitEventSet *volatile set = CreateWaitEventSet(TopMemoryContext, 3);
 #endif
-	AddWaitEventToSet(dc->waits, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(dc->waits, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	AddWaitEventToSet(dc->waits, WL_SOCKET_READABLE, PQsocket(dc->conn), NULL, NULL);
+
+	PG_TRY();
+	{
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, PQsocket(conn), NULL, NULL);
+	}
+	PG_CATCH();
+	{
+		FreeWaitEventSet(set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return set;
 }
 
 /* Wait until dc's socket is readable, serving interrupts meanwhile. */
@@ -391,7 +407,8 @@ open_connection(DirectConnection *dc)
 	TimestampTz deadline;
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 	char		port[16];
-	PGconn	   *conn;
+	PGconn	   *volatile conn;
+	WaitEventSet *volatile waits = NULL;
 
 	if (!sb_node_connection_options(dc->host, dc->port, role, &options))
 	{
@@ -406,7 +423,8 @@ open_connection(DirectConnection *dc)
 		values[n] = options.values[n];
 	}
 	snprintf(port, sizeof(port), "%d", dc->port);
-	keywords[n] = "host";
+	/* as Citus does: a host of citus.node_conninfo stays, for TLS and Kerberos */
+	keywords[n] = options.node_conninfo_has_host ? "hostaddr" : "host";
 	values[n++] = dc->host;
 	keywords[n] = "port";
 	values[n++] = port;
@@ -433,12 +451,17 @@ open_connection(DirectConnection *dc)
 			   status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
 		{
 			long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+			int			wanted = status == PGRES_POLLING_READING ?
+				WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
+			int			rc;
 
-			if (left <= 0 ||
-				!wait_connecting(conn, status == PGRES_POLLING_READING ?
-								 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE, left))
+			if (left <= 0)
 				break;
-			status = PQconnectPoll(conn);
+			rc = wait_connecting(conn, wanted, left);
+			if (rc & WL_TIMEOUT)
+				break;
+			if (rc & wanted)
+				status = PQconnectPoll(conn);
 		}
 	}
 	PG_CATCH();
@@ -461,14 +484,25 @@ open_connection(DirectConnection *dc)
 													  SB_DIRECT_RETRY_SECS * 1000);
 		return false;
 	}
-	if (!exit_callback_registered)
+	PG_TRY();
 	{
-		on_proc_exit(close_all_connections, (Datum) 0);
-		exit_callback_registered = true;
+		waits = make_wait_set(conn);
+		if (!exit_callback_registered)
+		{
+			on_proc_exit(close_all_connections, (Datum) 0);
+			exit_callback_registered = true;
+		}
 	}
+	PG_CATCH();
+	{
+		PQfinish(conn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	dc->conn = conn;
+	dc->waits = waits;
 	dc->nprepared = 0;
-	make_wait_set(dc);
+	dc->opened_at = GetCurrentTimestamp();
 	return true;
 }
 
@@ -489,15 +523,32 @@ closed_while_idle(PGconn *conn)
 }
 
 /*
+ * Whether dc's connection has lived out citus.max_cached_connection_lifetime,
+ * after which Citus closes its own kept connections (and reads
+ * pg_dist_authinfo and pg_dist_poolinfo again when it opens the next).
+ */
+static bool
+past_lifetime(DirectConnection *dc)
+{
+	const char *setting = GetConfigOption("citus.max_cached_connection_lifetime", true, false);
+	long		lifetime_ms = setting != NULL ? atol(setting) : -1;
+
+	return lifetime_ms >= 0 &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(dc->opened_at, lifetime_ms);
+}
+
+/*
  * dc's connection, open and idle, or false when none can be had.  A kept
- * connection the node has closed is opened again: nothing was sent on it.
+ * connection the node has closed, or one past its lifetime, is opened
+ * again: nothing was sent on it.
  */
 static bool
 ready_connection(DirectConnection *dc)
 {
 	if (dc->conn != NULL &&
-		(dc->waits == NULL || PQstatus(dc->conn) != CONNECTION_OK ||
-		 PQtransactionStatus(dc->conn) != PQTRANS_IDLE || closed_while_idle(dc->conn)))
+		(PQstatus(dc->conn) != CONNECTION_OK ||
+		 PQtransactionStatus(dc->conn) != PQTRANS_IDLE || closed_while_idle(dc->conn) ||
+		 past_lifetime(dc)))
 		drop_connection(dc, false);
 	if (dc->conn != NULL)
 		return true;
@@ -543,7 +594,8 @@ raise_connection_lost(DirectConnection *dc)
 
 /*
  * The last result of what was sent on dc, waiting interruptibly; an error
- * result is raised.  The caller drops the connection if this throws.
+ * result is raised.  If this throws, the caller drops the connection unless
+ * it is idle (after the node's own error).
  */
 static PGresult *
 collect_result(DirectConnection *dc)

@@ -33,9 +33,10 @@
 #    it answers, repeats, is cancelled, survives the node's restart, and
 #    holds nothing when its block, DO block or query fails; the connection
 #    takes the role's password from pg_dist_authinfo, falls back to Citus
-#    (logged once) when the node refuses it, and is not made to a node
-#    behind a pooler (pg_dist_poolinfo); a load with direct calls while a
-#    scope moves;
+#    (logged once) when the node refuses it, is not made to a node behind
+#    a pooler (pg_dist_poolinfo), and is opened again after
+#    citus.max_cached_connection_lifetime; a load with direct calls while
+#    a scope moves;
 #  - per-bank rights and EXECUTE hold on every node, routed or not, for
 #    banks made before the conversion and after it (created, granted,
 #    revoked and dropped on the coordinator);
@@ -683,6 +684,27 @@ query($port, "DELETE FROM pg_dist_poolinfo WHERE nodeid = $d_nodeid");
 Time::HiRes::sleep(1);
 is(wait_worker_calls('sb_fetch_item', $calls_then + 1) - $calls_then, 1,
 	'through Citus: only the call made after the pooler row was removed went direct');
+
+# A kept connection older than citus.max_cached_connection_lifetime is
+# opened again, as Citus's are (the node logs each connection it accepts).
+query($d_at, "ALTER SYSTEM SET log_connections = on");
+query($d_at, "SELECT pg_reload_conf()");
+sub direct_connections_logged
+{
+	my @lines = slurp_file("$d_node.log") =~ /connection authorized: .*application_name=storagebox direct/g;
+	return scalar @lines;
+}
+my $connections_before = direct_connections_logged();
+($out, $e) = statements($port, $load_lib, "SET citus.max_cached_connection_lifetime = '500ms'",
+	"SELECT sb_fetch_item('direct_bank', 'lifetime')", "SELECT pg_sleep(0.7)",
+	"SELECT sb_fetch_item('direct_bank', 'lifetime')", "SELECT sb_fetch_item('direct_bank', 'lifetime')");
+my @lifetime = grep { /^direct_bank:/ } split /\n/, $out;
+ok(@lifetime == 3 && $lifetime[1] eq $lifetime[0] && $lifetime[2] eq $lifetime[0],
+	'a fetch and its repeats answer the same item across a reopened connection') or diag("$out\n$e");
+is(direct_connections_logged() - $connections_before, 2,
+	'the connection was opened again after its lifetime, and kept while younger');
+query($d_at, "ALTER SYSTEM RESET log_connections");
+query($d_at, "SELECT pg_reload_conf()");
 
 # exactly once with direct calls: 16 clients on the coordinator, most
 # fetches statements of their own, while the pair scope's shards move;
