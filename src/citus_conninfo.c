@@ -17,9 +17,10 @@
  * without the privilege check a query would make: they are closed to
  * PUBLIC, and Citus reads them the same way for any role.  What they give
  * is used only for the connection of the role it names, and never shown:
- * it holds passwords.  pg_dist_node gives the nodeid they are keyed by.
+ * it holds passwords.  They are keyed by the node's nodeid, which the
+ * layout map reads with the node's name and port (citus_layout.c).
  *
- * All three are small (a row per node, or per role and node), so they are
+ * Both are small (a row per node, or per role and node), so they are
  * scanned whole, once per connection opened (not per call); a kept
  * connection is opened again after citus.max_cached_connection_lifetime,
  * as Citus's are (citus_direct.c), so a change to them takes effect
@@ -29,8 +30,8 @@
  * TLS verify-full and Kerberos), and the node's name is then given as
  * hostaddr (citus_direct.c).
  *
- * Locks: AccessShareLock on pg_dist_node, pg_dist_authinfo and
- * pg_dist_poolinfo while each is scanned.
+ * Locks: AccessShareLock on pg_dist_authinfo and pg_dist_poolinfo while
+ * each is scanned.
  *
  *-------------------------------------------------------------------------
  */
@@ -70,38 +71,6 @@ open_citus_catalog(const char *name)
 	Oid			relid = get_relname_relid(name, PG_CATALOG_NAMESPACE);
 
 	return OidIsValid(relid) ? table_open(relid, AccessShareLock) : NULL;
-}
-
-/* Citus's nodeid of host:port in pg_dist_node, or -1 when it has none. */
-static int32
-node_id_of(const char *host, int port)
-{
-	Relation	rel = open_citus_catalog("pg_dist_node");
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	AttrNumber	id_col, name_col, port_col;
-	int32		node_id = -1;
-
-	if (rel == NULL)
-		return -1;
-	id_col = catalog_column(rel, "nodeid");
-	name_col = catalog_column(rel, "nodename");
-	port_col = catalog_column(rel, "nodeport");
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	while (node_id < 0 && HeapTupleIsValid(tuple = systable_getnext(scan)))
-	{
-		bool		null_id, null_name, null_port;
-		Datum		id = heap_getattr(tuple, id_col, RelationGetDescr(rel), &null_id);
-		Datum		name = heap_getattr(tuple, name_col, RelationGetDescr(rel), &null_name);
-		Datum		node_port = heap_getattr(tuple, port_col, RelationGetDescr(rel), &null_port);
-
-		if (!null_id && !null_name && !null_port && DatumGetInt32(node_port) == port &&
-			strcmp(TextDatumGetCString(name), host) == 0)
-			node_id = DatumGetInt32(id);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return node_id;
 }
 
 /*
@@ -201,17 +170,13 @@ add_options(NodeConnectionOptions *options, const char *conninfo)
 }
 
 bool
-sb_node_connection_options(const char *host, int port, const char *role,
-						   NodeConnectionOptions *options)
+sb_node_connection_options(int32 node_id, const char *role, NodeConnectionOptions *options)
 {
-	int32		node_id = node_id_of(host, port);
-
 	options->count = 0;
-	if (node_id >= 0 && has_pooler(node_id))
+	if (has_pooler(node_id))
 		return false;
 	options->node_conninfo_has_host =
 		add_options(options, GetConfigOption("citus.node_conninfo", true, false));
-	/* a node Citus does not know gets, as from Citus, the row for every node */
-	(void) add_options(options, authinfo_of(node_id >= 0 ? node_id : AUTHINFO_ANY_NODE, role));
+	(void) add_options(options, authinfo_of(node_id, role));
 	return true;
 }

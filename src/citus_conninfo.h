@@ -22,12 +22,12 @@ typedef struct NodeConnectionOptions
 
 /*
  * Fill options with citus.node_conninfo's options, then pg_dist_authinfo's
- * for role's connections to the node host:port (palloc'd): its row for
- * that node, else its row for every node.  False when
+ * for role's connections to the node of Citus's nodeid node_id (palloc'd):
+ * its row for that node, else its row for every node.  False when
  * pg_dist_poolinfo puts a pooler in front of that node: no direct
  * connection is to be made there.
  */
-extern bool sb_node_connection_options(const char *host, int port, const char *role,
+extern bool sb_node_connection_options(int32 node_id, const char *role,
 									   NodeConnectionOptions *options);
 
 #endif							/* CITUS_CONNINFO_H */

@@ -110,11 +110,13 @@ typedef struct DirectConnection
 {
 	char	   *host;			/* in TopMemoryContext; NULL: a free slot */
 	int			port;
+	int32		node_id;		/* Citus's nodeid of host:port */
 	Oid			role;
 	PGconn	   *conn;			/* NULL: none open */
 	WaitEventSet *waits;		/* the latch, postmaster death, conn's socket */
 	TimestampTz retry_after;	/* after a failed connection attempt */
-	TimestampTz opened_at;		/* when conn was made */
+	TimestampTz expires_at;		/* conn's end: citus.max_cached_connection_lifetime
+								 * after it was made; 0: none */
 	int			nprepared;
 	Oid			prepared[SB_DIRECT_STATEMENTS]; /* as "sb_direct_<oid>" */
 } DirectConnection;
@@ -291,9 +293,9 @@ close_all_connections(int code, Datum arg)
 		drop_connection(&connections[i], false);
 }
 
-/* The slot of host:port for the current role, taken or made. */
+/* The slot of host:port (nodeid node_id) for the current role, taken or made. */
 static pg_noinline DirectConnection *
-connection_slot(const char *host, int port)
+connection_slot(const char *host, int port, int32 node_id)
 {
 	Oid			role = GetUserId();
 	DirectConnection *free_slot = NULL;
@@ -309,7 +311,10 @@ connection_slot(const char *host, int port)
 			continue;
 		}
 		if (dc->port == port && dc->role == role && strcmp(dc->host, host) == 0)
+		{
+			dc->node_id = node_id;
 			return dc;
+		}
 	}
 	if (free_slot == NULL)
 	{
@@ -321,6 +326,7 @@ connection_slot(const char *host, int port)
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->host = MemoryContextStrdup(TopMemoryContext, host);
 	free_slot->port = port;
+	free_slot->node_id = node_id;
 	free_slot->role = role;
 	return free_slot;
 }
@@ -403,6 +409,7 @@ open_connection(DirectConnection *dc)
 	NodeConnectionOptions options;
 	char	   *role = GetUserNameFromId(dc->role, false);
 	const char *timeout_setting = GetConfigOption("citus.node_connection_timeout", true, false);
+	const char *lifetime_setting = GetConfigOption("citus.max_cached_connection_lifetime", true, false);
 	long		timeout_ms = timeout_setting != NULL ? atol(timeout_setting) : 30000;
 	TimestampTz deadline;
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
@@ -410,7 +417,7 @@ open_connection(DirectConnection *dc)
 	PGconn	   *volatile conn;
 	WaitEventSet *volatile waits = NULL;
 
-	if (!sb_node_connection_options(dc->host, dc->port, role, &options))
+	if (!sb_node_connection_options(dc->node_id, role, &options))
 	{
 		/* a pooler in front of the node: calls to it go through Citus */
 		dc->retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
@@ -502,7 +509,10 @@ open_connection(DirectConnection *dc)
 	dc->conn = conn;
 	dc->waits = waits;
 	dc->nprepared = 0;
-	dc->opened_at = GetCurrentTimestamp();
+	dc->expires_at = 0;
+	if (lifetime_setting != NULL && atol(lifetime_setting) >= 0)
+		dc->expires_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													 atol(lifetime_setting));
 	return true;
 }
 
@@ -523,18 +533,15 @@ closed_while_idle(PGconn *conn)
 }
 
 /*
- * Whether dc's connection has lived out citus.max_cached_connection_lifetime,
- * after which Citus closes its own kept connections (and reads
- * pg_dist_authinfo and pg_dist_poolinfo again when it opens the next).
+ * Whether dc's connection has lived out citus.max_cached_connection_lifetime
+ * (as it was when the connection opened), after which Citus closes its own
+ * kept connections (and reads pg_dist_authinfo and pg_dist_poolinfo again
+ * when it opens the next).
  */
 static bool
 past_lifetime(DirectConnection *dc)
 {
-	const char *setting = GetConfigOption("citus.max_cached_connection_lifetime", true, false);
-	long		lifetime_ms = setting != NULL ? atol(setting) : -1;
-
-	return lifetime_ms >= 0 &&
-		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(dc->opened_at, lifetime_ms);
+	return dc->expires_at != 0 && GetCurrentTimestamp() >= dc->expires_at;
 }
 
 /*
@@ -655,13 +662,14 @@ prepare_statement(DirectConnection *dc, const char *name, Oid fn, int nargs,
 }
 
 bool
-sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port, Datum *result)
+sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port, int32 node_id,
+			   Datum *result)
 {
 	Oid			fn = fcinfo->flinfo->fn_oid;
 	Oid		   *argtypes;
 	int			nargs;
 	Oid			rettype = get_func_signature(fn, &argtypes, &nargs);
-	DirectConnection *volatile dc = connection_slot(host, port);
+	DirectConnection *volatile dc = connection_slot(host, port, node_id);
 	const char *values[FUNC_MAX_ARGS];
 	char		statement[32];
 	PGresult   *volatile res = NULL;

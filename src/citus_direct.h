@@ -35,12 +35,13 @@ extern void sb_direct_mark_plan(PlannedStmt *plan);
 extern bool sb_direct_allowed(void);
 
 /*
- * Run the call of fcinfo on the node host:port over a direct connection,
+ * Run the call of fcinfo on the node host:port (Citus's nodeid node_id)
+ * over a direct connection,
  * setting *result (and fcinfo->isnull).  Returns false, having sent
  * nothing, when no connection to that node can be had: the caller routes
  * the call as it would have.  Raises the node's error as its own.
  */
 extern bool sb_direct_call(FunctionCallInfo fcinfo, const char *host, int port,
-						   Datum *result);
+						   int32 node_id, Datum *result);
 
 #endif							/* CITUS_DIRECT_H */

@@ -118,6 +118,7 @@ typedef struct ScopeShard
 	bool		local;			/* placed on this node */
 	const char *node_name;		/* Citus's name of its node (map->node_names) */
 	int32		node_port;
+	int32		node_id;		/* its pg_dist_node.nodeid */
 } ScopeShard;
 
 /*
@@ -311,10 +312,10 @@ load_map(void)
 		"                      (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l)),"
 		"       (SELECT d.colocationid FROM pg_catalog.pg_dist_partition d"
 		"         WHERE d.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid),"
-		"       n.nodename, n.nodeport"
+		"       n.nodename, n.nodeport, n.nodeid"
 		"  FROM pg_catalog.pg_dist_shard s"
 		"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.logicalrelid"
-		"  LEFT JOIN LATERAL (SELECT n.nodename, n.nodeport"
+		"  LEFT JOIN LATERAL (SELECT n.nodename, n.nodeport, n.nodeid"
 		"                       FROM pg_catalog.pg_dist_placement p"
 		"                       JOIN pg_catalog.pg_dist_node n"
 		"                         ON n.groupid OPERATOR(pg_catalog.=) p.groupid"
@@ -346,29 +347,26 @@ load_map(void)
 				map->bank_shard = shardid;
 			else if (strcmp(rel, "claim") == 0)
 			{
+				ScopeShard *s;
+				char	   *node;
+
 				if (nclaim == SB_MAX_SHARDS)
 					ereport(ERROR,
 							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 							 errmsg("storagebox_data.claim has more than %d shards", SB_MAX_SHARDS),
 							 errhint("Distribute storagebox with citus.shard_count at most %d.",
 									 SB_MAX_SHARDS)));
-
-				{
-				ScopeShard *s = &map->shards[nclaim++];
-
+				s = &map->shards[nclaim++];
 				memset(s, 0, sizeof(*s));
 				s->min_hash = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 				s->max_hash = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 				s->claim_shard = shardid;
 				s->local = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 				map->colocation_id = DatumGetUInt32(SPI_getbinval(tup, desc, 6, &isnull));
-				{
-					char	   *node = SPI_getvalue(tup, desc, 7);
-
-					s->node_name = node != NULL ? MemoryContextStrdup(map->node_names, node) : NULL;
-					s->node_port = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
-				}
-				}
+				node = SPI_getvalue(tup, desc, 7);
+				s->node_name = node != NULL ? MemoryContextStrdup(map->node_names, node) : NULL;
+				s->node_port = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+				s->node_id = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 			}
 			else if (strcmp(rel, "item") == 0 && nitem < nclaim)
 			{
@@ -805,7 +803,8 @@ sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 
 		ensure_map();
 		s = &map->shards[shard_of_scope(scope_id)];
-		if (s->node_name != NULL && sb_direct_call(fcinfo, s->node_name, s->node_port, &result))
+		if (s->node_name != NULL &&
+			sb_direct_call(fcinfo, s->node_name, s->node_port, s->node_id, &result))
 			return result;
 	}
 	return route_through_citus(fcinfo, scope_id);
