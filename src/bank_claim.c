@@ -21,15 +21,22 @@
  * unique keys stay the arbiters, and no executor start-up or SPI is paid.
  *
  * Two claimers of the same empty slot are kept apart by the slot lock: a
- * heavyweight lock on (bank, slot), taken conditionally and released as
- * soon as the row is in the index.  Only the holder of the slot lock
- * inserts; a second claimer fails to get the lock, or gets it after the
- * first one's row is in the index, where its own insert meets that row as
- * a primary-key conflict (reported, not waited for) and moves on.  A slot
- * is normally empty when it is claimed (the cursor hands each slot to one
- * fetcher; holes come from a survey that saw no row), so the insert is
- * tried directly, and only after a conflict does a dirty-snapshot probe
- * tell which key it was.  So no claimer ever waits on the primary key.  Slot locks
+ * heavyweight lock on (bank, slot), held only for the section that probes
+ * and inserts the row, and released as soon as the row is in the index.
+ * Only the holder of the slot lock inserts.  A claimer normally takes it
+ * conditionally and moves on when it is busy; a fetch that finds every
+ * hole busy queues for one as a claimer (wait (c) of bank_fetch.c) and,
+ * on its turn, probes the slot and claims it if it is still empty.  Nobody
+ * takes a slot lock only to wait for it: such waiters would hand the lock
+ * among themselves while PostgreSQL refuses every conditional request
+ * behind them, and the hole would never be claimed.  A second claimer
+ * that gets the lock after the first one's row is in the index meets that
+ * row (the probe, or the primary-key arbiter, which reports it without
+ * waiting) and moves on.  A slot is normally empty when it is claimed (the
+ * cursor hands each slot to one fetcher; holes come from a survey that saw
+ * no row), so a conditional claim tries the insert directly, and only
+ * after a conflict does a dirty-snapshot probe tell which key it was.  So
+ * no claimer ever waits on the primary key.  Slot locks
  * are advisory-class locks with a class number of our own
  * (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and one-key
  * advisory locks of pg_advisory_lock; pg_locks shows them as advisory locks
@@ -56,10 +63,13 @@
  * text qualifies every table and operator, so the caller's search_path
  * cannot change what they mean.  Callers are connected to SPI.
  *
- * Lock order: the slot lock, then (inside the insert) buffer locks of the
- * claim table and its indexes, released before returning; the slot lock is
- * released right after.  Nothing waits while the slot lock is held: the
- * arbiters report a conflict instead of waiting for its inserter.
+ * Lock order: the claim table and its indexes are opened (RowExclusiveLock)
+ * first, then the slot lock is taken, then (inside the insert) buffer locks
+ * of the claim table and its indexes, released before returning; the slot
+ * lock is released right after.  Nothing waits while the slot lock is held:
+ * the arbiters report a conflict instead of waiting for its inserter, and
+ * the only other lock the section may take is the relation extension lock,
+ * whose holders wait for nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -334,17 +344,6 @@ slot_locktag(LOCKTAG *tag, int32 bank_id, int64 slot)
 						 (uint32) (slot ^ (slot >> 32)), SB_SLOT_LOCK_CLASS);
 }
 
-/* Wait until nobody holds the slot lock of (bank_id, slot). */
-void
-sb_wait_for_slot(int32 bank_id, int64 slot)
-{
-	LOCKTAG		tag;
-
-	slot_locktag(&tag, bank_id, slot);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	LockRelease(&tag, ExclusiveLock, false);
-}
-
 /* Whether the slot has a claim row, committed or in flight (dirty read). */
 static bool
 slot_has_row(int32 bank_id, int64 slot)
@@ -457,32 +456,60 @@ insert_claim_row(SbClaimInserter *ins, int32 bank_id, int64 slot, int32 scope_id
 
 /*
  * Claim an empty slot, holding item, for dedup_id, inserting through ins
- * (or through a one-time inserter if ins is NULL).  SB_SLOT_TAKEN if
- * somebody else holds its slot lock or it has a row; SB_DEDUP_TAKEN if
- * dedup_id is claimed (or being claimed) by another transaction.  Never
- * waits.
+ * (or through a one-time inserter if ins is NULL).  SB_SLOT_TAKEN if the
+ * slot has a row, or (with SB_SLOT_TRY) somebody else holds its slot lock;
+ * SB_DEDUP_TAKEN if dedup_id is claimed (or being claimed) by another
+ * transaction.
+ *
+ * With SB_SLOT_TRY the slot lock is taken conditionally and nothing waits.
+ * With SB_SLOT_WAIT the caller queues for the slot lock behind the claimers
+ * that hold or want it, and once it has it, claims the slot if it is still
+ * empty.  Every holder of a slot lock is such a claimer, inside the short
+ * section below, which makes no heavyweight wait: so the queue drains, and
+ * the first claimer to reach an empty slot fills it.  (The claim table and
+ * its indexes are opened before the slot lock is taken, so the section
+ * never waits for a table lock.)
  */
 SbClaimResult
-sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id, int64 slot,
-					int32 scope_id, Datum dedup_id, Datum item,
+sb_claim_empty_slot(SbClaimInserter *ins, SbSlotLockMode mode, int32 bank_id,
+					int64 slot, int32 scope_id, Datum dedup_id, Datum item,
 					const Interval *hold_for)
 {
 	LOCKTAG		tag;
-	bool		inserted;
+	bool		inserted = false;
+	bool		has_row = false;
 	SbClaimInserter one;
 
-	slot_locktag(&tag, bank_id, slot);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-		return SB_SLOT_TAKEN;
 	if (ins == NULL)
+	{
 		sb_inserter_open(&one);
-	inserted = insert_claim_row(ins != NULL ? ins : &one, bank_id, slot,
-								scope_id, dedup_id, item, hold_for);
-	if (ins == NULL)
-		sb_inserter_close(&one);
+		ins = &one;
+	}
+	slot_locktag(&tag, bank_id, slot);
+	if (LockAcquire(&tag, ExclusiveLock, false, mode == SB_SLOT_TRY) ==
+		LOCKACQUIRE_NOT_AVAIL)
+	{
+		if (ins == &one)
+			sb_inserter_close(&one);
+		return SB_SLOT_TAKEN;
+	}
+
+	/*
+	 * A claimer that queued for the lock usually finds the row of the one
+	 * before it: probe first rather than insert a tuple only to kill it.
+	 */
+	if (mode == SB_SLOT_WAIT)
+		has_row = slot_has_row(bank_id, slot);
+	if (!has_row)
+		inserted = insert_claim_row(ins, bank_id, slot, scope_id, dedup_id,
+									item, hold_for);
 	LockRelease(&tag, ExclusiveLock, false);
+	if (ins == &one)
+		sb_inserter_close(&one);
 	if (inserted)
 		return SB_CLAIMED;
+	if (has_row)
+		return SB_SLOT_TAKEN;
 
 	/*
 	 * One of the arbiters found a conflict (rare: a slot is normally empty

@@ -501,9 +501,17 @@ BEGIN
             RETURN NULL;
         END IF;
         IF v_pending IS NOT NULL THEN
+            -- queue for the slot lock as a claimer: once it is ours, the
+            -- slot's claimer has ended, and the slot is claimed or made a
+            -- free row at once, so that a slot lock is only ever held by a
+            -- transaction that writes a row into that slot
             PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@,
                 ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_pending)
                  OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer);
+            v_item := storagebox_data.claim_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for);
+            IF v_item IS NOT NULL THEN
+                RETURN v_item;
+            END IF;
             CONTINUE;
         END IF;
         SELECT f.slot INTO v_slot FROM storagebox_data.claim f
