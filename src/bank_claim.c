@@ -52,7 +52,10 @@
  * The watermark (storagebox_data.bank_progress) is raised by inserting a
  * row.  Its index is not unique, so two sessions raising it to the same
  * value never wait for each other, and older rows are pruned only if
- * nobody else is pruning them (SKIP LOCKED).  (Until ALTER EXTENSION
+ * nobody else is pruning them (SKIP LOCKED).  A raise is made only under a
+ * per-bank lock taken conditionally (a fetch that finds it taken does not
+ * raise), and only if no row, committed or in flight, already says as
+ * much: a burst of fetches surveying at once writes one row, not one each.  (Until ALTER EXTENSION
  * UPDATE to 1.2 has run, the index is the unique primary key of 1.0, and
  * ON CONFLICT DO NOTHING keeps a repeated value from failing.)
  *
@@ -98,6 +101,9 @@
 
 /* The advisory lock class of slot locks (pg_advisory_lock uses 1 and 2). */
 #define SB_SLOT_LOCK_CLASS	0x5B01
+
+/* ... and of the lock that keeps two raises of a watermark apart. */
+#define SB_WATERMARK_LOCK_CLASS	0x5B02
 
 typedef enum ClaimPlan
 {
@@ -249,7 +255,12 @@ sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes)
 	SPIPlanPtr	plan;
 
 	become_owner(&save_userid, &save_sec_context);
-	plan = SPI_prepare(sql, nargs, argtypes);
+	/*
+	 * A generic plan from the first call: the statements look rows up by
+	 * key, so custom plans would only be planned again on each of a
+	 * backend's first calls.
+	 */
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for a storagebox statement: %s",
@@ -673,6 +684,27 @@ void
 sb_raise_watermark(int32 bank_id, int64 upto)
 {
 	Datum		args[2] = {Int32GetDatum(bank_id), Int64GetDatum(upto)};
+	LOCKTAG		tag;
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(bank_id)};
+	AttrNumber	att = sb_column(SB_COL_PROGRESS_SETTLED);
+	SnapshotData dirty;
+	Datum		value;
+	bool		isnull;
 
-	run_plan(PLAN_RAISE_WATERMARK, args, NULL);
+	/*
+	 * The watermark only saves later surveys their walk, so a raise is
+	 * never waited for: when a burst of fetches surveys at once, one of
+	 * them raises it and the others go on.  Under the lock, a raise that
+	 * somebody has already made (committed or not) is not made again.
+	 */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) bank_id, 0,
+						 SB_WATERMARK_LOCK_CLASS);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return;
+	InitDirtySnapshot(dirty);
+	if (!sb_probe(SB_PROGRESS, SB_PROGRESS_UPTO, 1, &key, BackwardScanDirection,
+				  &dirty, 1, &att, &value, &isnull) ||
+		DatumGetInt64(value) < upto)
+		run_plan(PLAN_RAISE_WATERMARK, args, NULL);
+	LockRelease(&tag, ExclusiveLock, false);
 }
