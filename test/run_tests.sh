@@ -122,6 +122,15 @@ if [ -x bench/run.sh ]; then
         failed=$((failed + 1)); cat "$work/bench.log"; echo "bench smoke: FAILED"
     fi
 fi
+# the burst benchmark (issue 24): both flavours, the peer and the references
+# run in both shapes, and no round hangs
+if [ -x bench/burst.sh ]; then
+    if as_tester "$env && bench/burst.sh --smoke --existing" >"$work/burst.log" 2>&1; then
+        passed=$((passed + 1)); echo "burst bench smoke: ok"
+    else
+        failed=$((failed + 1)); cat "$work/burst.log"; echo "burst bench smoke: FAILED"
+    fi
+fi
 
 if [ "$failed" -gt 0 ] || [ -n "${SB_KEEP_TEST_DIR:-}" ]; then
     echo "test files kept in $work"
