@@ -512,11 +512,7 @@ sb_call_in_scope(PG_FUNCTION_ARGS)
 		fmgr_info_cxt(target_oid, target, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = target;
 	}
-#if PG_VERSION_NUM >= 160000
-	if (object_aclcheck(ProcedureRelationId, target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-#else
-	if (pg_proc_aclcheck(target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-#endif
+	if (sb_proc_aclcheck(target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(target->fn_oid));
 
 	InitFunctionCallInfoData(*call, target, nargs, PG_GET_COLLATION(), NULL, NULL);

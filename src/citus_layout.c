@@ -868,11 +868,7 @@ sb_route_call(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("storagebox does not route calls of %s", fn)));
-#if PG_VERSION_NUM >= 160000
-	if (object_aclcheck(ProcedureRelationId, fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
-#else
-	if (pg_proc_aclcheck(fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
-#endif
+	if (sb_proc_aclcheck(fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, name);
 	rettype = get_func_signature(fnoid, &argtypes, &nargs);
 

@@ -329,11 +329,7 @@ sb_seq_take_run(Oid seqoid, const char *dispenser, int count, int64 *values)
 		xl_seq_rec	rec;
 		XLogRecPtr	lsn;
 
-#if PG_VERSION_NUM >= 160000
-		rec.locator = rel->rd_locator;
-#else
-		rec.node = rel->rd_node;
-#endif
+		sb_seq_rec_set_rel(&rec, rel);
 		XLogBeginInsert();
 		/* redo rebuilds the page from the tuple: no full-page image needed */
 		XLogRegisterBuffer(0, ref.buffer, REGBUF_WILL_INIT);
