@@ -361,7 +361,7 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 
 static PlannedStmt *
 storagebox_planner(Query *parse, const char *query_string, int cursor_options,
-				   ParamListInfo bound)
+				   ParamListInfo bound SB_PLANNER_ES_PARAM)
 {
 	DelegationOutcome outcome = DELEGATION_NONE;
 	Oid			in_scope = InvalidOid;
@@ -371,9 +371,9 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 	if (delegate_fetch)
 		outcome = delegate_whole_call(parse, bound, &in_scope, &which);
 	if (prev_planner != NULL)
-		plan = prev_planner(parse, query_string, cursor_options, bound);
+		plan = prev_planner(parse, query_string, cursor_options, bound SB_PLANNER_ES_ARG);
 	else
-		plan = standard_planner(parse, query_string, cursor_options, bound);
+		plan = standard_planner(parse, query_string, cursor_options, bound SB_PLANNER_ES_ARG);
 	if (outcome == DELEGATION_DISSUADE && plan->planTree != NULL)
 		plan->planTree->total_cost = SB_DISSUADING_COST;
 

@@ -647,7 +647,7 @@ sb_layout_require_no_logical_move(void)
 	if (!sb_in_citus_layout())
 		return;
 	claim = sb_relation_oid(SB_CLAIM);
-	if (GetRelationPublications(claim) != NIL)
+	if (sb_relation_publications(claim) != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the shard of dedup scope %d is being moved with logical replication",

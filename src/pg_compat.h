@@ -38,10 +38,16 @@
 #endif
 
 /*
- * sb_insert_index_tuples: ExecInsertIndexTuples without 16's
- * onlySummarizing (false: every index gets the tuple, as on 15).
+ * sb_insert_index_tuples: ExecInsertIndexTuples in 15's form.  16 added
+ * onlySummarizing (false: every index gets the tuple); 19 takes the
+ * booleans as flags and the arguments in another order.
  */
-#if PG_VERSION_NUM >= 160000
+#if PG_VERSION_NUM >= 190000
+#define sb_insert_index_tuples(rri, slot, estate, update, noDupErr, specConflict, arbiterIndexes) \
+	ExecInsertIndexTuples(rri, estate, \
+						  ((update) ? EIIT_IS_UPDATE : 0) | ((noDupErr) ? EIIT_NO_DUPE_ERROR : 0), \
+						  slot, arbiterIndexes, specConflict)
+#elif PG_VERSION_NUM >= 160000
 #define sb_insert_index_tuples(rri, slot, estate, update, noDupErr, specConflict, arbiterIndexes) \
 	ExecInsertIndexTuples(rri, slot, estate, update, noDupErr, specConflict, arbiterIndexes, false)
 #else
@@ -60,11 +66,33 @@
 #define sb_proc_aclcheck(proc, role, mode) pg_proc_aclcheck(proc, role, mode)
 #endif
 
+/*
+ * SB_SEQUENCE_XLOG_H: the header of a sequence page's layout and WAL record
+ * (xl_seq_rec, XLOG_SEQ_LOG, SEQ_MAGIC), which 19 moved out of
+ * commands/sequence.h; its user writes #include SB_SEQUENCE_XLOG_H.
+ */
+#if PG_VERSION_NUM >= 190000
+#define SB_SEQUENCE_XLOG_H "commands/sequence_xlog.h"
+#else
+#define SB_SEQUENCE_XLOG_H "commands/sequence.h"
+#endif
+
 /* sb_seq_rec_set_rel: the relation of a sequence's WAL record (16 renamed RelFileNode). */
 #if PG_VERSION_NUM >= 160000
 #define sb_seq_rec_set_rel(rec, rel) ((rec)->locator = (rel)->rd_locator)
 #else
 #define sb_seq_rec_set_rel(rec, rel) ((rec)->node = (rel)->rd_node)
+#endif
+
+/*
+ * sb_relation_publications: the publications that name the relation (FOR
+ * TABLE); 19 added EXCEPT TABLE and renamed the function for the
+ * publications that include it.
+ */
+#if PG_VERSION_NUM >= 190000
+#define sb_relation_publications(relid) GetRelationIncludedPublications(relid)
+#else
+#define sb_relation_publications(relid) GetRelationPublications(relid)
 #endif
 
 /*
@@ -80,9 +108,13 @@
 
 /*
  * sb_index_beginscan: index_beginscan without 18's instrumentation
- * argument (NULL: none).
+ * argument (NULL: none) and 19's scan options (SO_NONE, from
+ * access/tableam.h: no hint).
  */
-#if PG_VERSION_NUM >= 180000
+#if PG_VERSION_NUM >= 190000
+#define sb_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys, SO_NONE)
+#elif PG_VERSION_NUM >= 180000
 #define sb_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
 	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
 #else
@@ -103,6 +135,21 @@
 #else
 #define SB_EXECUTE_ONCE_PARAM , bool execute_once
 #define SB_EXECUTE_ONCE_ARG , execute_once
+#endif
+
+/*
+ * The planner hook gained the EXPLAIN state in 19.  A hook is declared
+ *     f(Query *parse, const char *text, int options, ParamListInfo bound
+ *       SB_PLANNER_ES_PARAM)
+ * and passes the call on with
+ *     prev(parse, text, options, bound SB_PLANNER_ES_ARG)
+ */
+#if PG_VERSION_NUM >= 190000
+#define SB_PLANNER_ES_PARAM , ExplainState *es
+#define SB_PLANNER_ES_ARG , es
+#else
+#define SB_PLANNER_ES_PARAM
+#define SB_PLANNER_ES_ARG
 #endif
 
 #endif							/* SB_PG_COMPAT_H */

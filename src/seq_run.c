@@ -67,7 +67,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "pg_compat.h"
 #include "storagebox.h"
+#include SB_SEQUENCE_XLOG_H
 
 /* Log-ahead: numbers per number of the run, runs counted up to this length. */
 #define SEQ_AHEAD_PER_NUMBER	1024
