@@ -66,7 +66,8 @@ mount_in() {
 }
 
 # A command runs in the chroot with a clean environment, but for these.
-passed_env="SB_APT_RELEASE SB_TEST_PORT SB_KEEP_TEST_DIR PROVE_TESTS SB_CRASH_LOOPS SB_CRASH_CALLS SB_LOAD_CLIENTS"
+passed_env="SB_APT_RELEASE SB_TEST_PORT SB_KEEP_TEST_DIR PROVE_TESTS SB_CRASH_LOOPS SB_CRASH_CALLS SB_LOAD_CLIENTS
+            DEB_BUILD_OPTIONS DEB_BUILD_PROFILES"
 in_chroot() {
     local root=$1 v vars=()
     shift
@@ -143,18 +144,24 @@ package)
     version=${1:?VERSION}; shift
     counts=""
     [ "${1:-}" = --counts ] && counts=$2
-    "$0" run "$root" sh -c 'dpkg-query -W -f="\${Status}" debhelper postgresql-server-dev-all 2>/dev/null | grep -q "^install ok installed.*install ok installed$" \
-        || apt-get install -y -qq --no-install-recommends debhelper postgresql-server-dev-all </dev/null >/dev/null'
+    # the build dependencies (postgresql-all for the build-time test)
+    in_chroot "$root" apt-get install -y -qq --no-install-recommends \
+        debhelper postgresql-server-dev-all postgresql-all </dev/null 2>&1 \
+        | grep -v -e '^debconf: ' -e 'Is /dev/pts mounted' -e '^Selecting\|^Preparing\|^Unpacking\|^Setting up\|^Processing\|^(Reading' || true
     # build in one copy of the tree, then remove it
     copy_tree "$root/build/pkg/storagebox"
     rm -f "$root"/build/pkg/*.deb
+    full=$(in_chroot "$root" "/usr/lib/postgresql/$version/bin/pg_config" --version | awk '{ print $2 }')
     SECONDS=0
     if ! in_chroot "$root" sh -c 'cd /build/pkg/storagebox && dpkg-buildpackage -us -uc -b' \
             >"$root/build/package.log" 2>&1; then
-        tail -40 "$root/build/package.log"
-        [ -n "$counts" ] && printf '%s\tpackage\t-\t0\t1\t0\t%d\n' "$version" $SECONDS > "$counts"
+        tail -60 "$root/build/package.log"
+        [ -n "$counts" ] && printf '%s\tdeb-build\t-\t0\t1\t0\t%d\n' "$full" $SECONDS > "$counts"
         die "dpkg-buildpackage failed"
     fi
+    grep -E '^(ok|not ok) [0-9]|^### ' "$root/build/package.log" || true
+    echo "dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-}): ok, $SECONDS s"
+    build_time=$SECONDS
     ls "$root"/build/pkg/*.deb
     deb=$(ls "$root"/build/pkg/postgresql-"$version"-storagebox_*.deb)
     mkdir -p "$root/build/debs"; rm -f "$root"/build/debs/*.deb
@@ -166,26 +173,25 @@ package)
     in_chroot "$root" sh -c "dpkg --purge postgresql-$version-storagebox >/dev/null 2>&1; rm -f $ext/storagebox* $lib/storagebox.so"
     in_chroot "$root" dpkg -i "/build/debs/$(basename "$deb")"
     in_chroot "$root" dpkg -L "postgresql-$version-storagebox" | grep -E '\.(so|control|sql)$'
+    SECONDS=0
     # the tests, from a tree where nothing was built (pg_buildext
     # installcheck starts a throwaway cluster with pg_virtualenv)
     copy_tree "$root/build/check/storagebox"
     in_chroot "$root" chown -R postgres /build/check
-    failed=0; passed=0; out="$root/build/installcheck.log"; : > "$out"
-    for flavour in c sql; do
-        rc=0
-        in_chroot "$root" su postgres -s /bin/sh -c \
-            "cd /build/check/storagebox && FLAVOR=$flavour PG_SUPPORTED_VERSIONS=$version pg_buildext installcheck" \
-            >"$out.$flavour" 2>&1 || rc=$?
-        cat "$out.$flavour"
-        ok=$(grep -cE '^(ok [0-9]+ +[-+] |test .* \.\.\. +ok)' "$out.$flavour" || true)
-        bad=$(grep -cE '^not ok [0-9]+ +[-+] |\.\.\. +FAILED' "$out.$flavour" || true)
-        [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && bad=1
-        [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ] && bad=1
-        echo "installed package, make installcheck ($flavour): $ok passed, $bad failed"
-        passed=$((passed + ok)); failed=$((failed + bad))
-    done
+    # debian/tests/installcheck, the package's autopkgtest: both flavours
+    rc=0
+    in_chroot "$root" su postgres -s /bin/sh -c "cd /build/check/storagebox && debian/tests/installcheck" \
+        >"$root/build/installcheck.log" 2>&1 || rc=$?
+    cat "$root/build/installcheck.log"
+    log="$root/build/installcheck.log"
+    passed=$(grep -cE '^(ok [0-9]+ +[-+] |test .* \.\.\. +ok)' "$log" || true)
+    failed=$(grep -cE '^not ok [0-9]+ +[-+] |\.\.\. +FAILED' "$log" || true)
+    [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+    [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && failed=1
+    echo "installed package, debian/tests/installcheck: $passed passed, $failed failed"
     rm -rf "$root/build/check"
-    [ -n "$counts" ] && printf '%s\tpackage\tc+sql\t%d\t%d\t0\t%d\n' "$version" $passed $failed $SECONDS > "$counts"
+    [ -n "$counts" ] && printf '%s\tdeb-build\t-\t1\t0\t0\t%d\n%s\tdeb-check\tc+sql\t%d\t%d\t0\t%d\n' \
+        "$full" $build_time "$full" $passed $failed $SECONDS > "$counts"
     [ "$failed" -eq 0 ]
     ;;
 run)
