@@ -92,6 +92,10 @@ SHLIB_LINK_INTERNAL = $(libpq)
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 
+# The pg_tle install file of the SQL flavour (below); make clean removes dist/.
+PGTLE_DIST = dist/storagebox_sql--pgtle.sql
+EXTRA_CLEAN = dist
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -117,12 +121,10 @@ $(SQL_UPGRADE_SCRIPT): $(SQL_UPGRADE_PIECES) storagebox_sql.control Makefile
 
 # The pg_tle install file of the SQL flavour (Amazon RDS and Aurora), and
 # the check that each body in it is the script byte for byte.
-PGTLE_DIST = dist/storagebox_sql--pgtle.sql
 all: $(PGTLE_DIST)
 $(PGTLE_DIST): $(SQL_SCRIPT) $(SQL_UPGRADE_SCRIPT) $(SQL_RELEASED) storagebox_sql.control tools/make_pgtle_dist.sh
 	@mkdir -p dist
 	tools/make_pgtle_dist.sh storagebox_sql storagebox_sql.control sql $@
-EXTRA_CLEAN = $(PGTLE_DIST)
 
 .PHONY: dist check_dist
 dist: $(PGTLE_DIST)
@@ -146,3 +148,9 @@ prove_citus:
 	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PGPORT='6$(DEF_PGPORT)' \
 		PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' SB_FLAVOR='$(FLAVOR)' \
 		$(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) -I $(srcdir)/test/perl $(if $(PROVE_TESTS),$(PROVE_TESTS),test/citus/t/*.pl)
+
+# Every tier of tests against the PostgreSQL of PG_CONFIG (test/run_tests.sh
+# says which, and how to pick tiers).
+.PHONY: test
+test:
+	test/run_tests.sh PG_CONFIG='$(PG_CONFIG)'

@@ -447,13 +447,8 @@ insert_claim_row(SbClaimInserter *ins, int32 bank_id, int64 slot, int32 scope_id
 	token = SpeculativeInsertionLockAcquire(xid);
 	table_tuple_insert_speculative(ins->rel, row, GetCurrentCommandId(true), 0,
 								   NULL, token);
-#if PG_VERSION_NUM >= 160000
-	recheck = ExecInsertIndexTuples(ins->rri, row, ins->estate, false, true,
-									&conflict, NIL, false);
-#else
-	recheck = ExecInsertIndexTuples(ins->rri, row, ins->estate, false, true,
-									&conflict, NIL);
-#endif
+	recheck = sb_insert_index_tuples(ins->rri, row, ins->estate, false, true,
+									 &conflict, NIL);
 	table_tuple_complete_speculative(ins->rel, row, token, !conflict);
 	SpeculativeInsertionLockRelease(xid);
 	list_free(recheck);

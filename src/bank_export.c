@@ -84,7 +84,7 @@ put_holders(int32 bank_id, Snapshot snap, Tuplestorestate *store, TupleDesc desc
 
 	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   InvalidOid, F_INT4EQ, Int32GetDatum(bank_id));
-	scan = index_beginscan(heap, index, snap, 1, 0);
+	scan = sb_index_beginscan(heap, index, snap, 1, 0);
 	index_rescan(scan, &key, 1, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{

@@ -54,6 +54,7 @@
 
 #include "bank_probe.h"
 #include "citus_layout.h"
+#include "pg_compat.h"
 
 static const char *const relation_names[SB_NUM_RELS] = {
 	[SB_BANK] = "bank",
@@ -235,7 +236,7 @@ sb_probe_scan_open(SbProbeScan *ps, SbRelation rel, SbRelation idx, int nkeys,
 	ps->index = index_open(sb_relation_oid(idx), AccessShareLock);
 	ps->nkeys = nkeys;
 	ps->slot = table_slot_create(ps->heap, NULL);
-	ps->scan = index_beginscan(ps->heap, ps->index, snapshot, nkeys, 0);
+	ps->scan = sb_index_beginscan(ps->heap, ps->index, snapshot, nkeys, 0);
 }
 
 /*
@@ -335,7 +336,7 @@ sb_claim_scan_begin(SbClaimScan *cs, SbRelation idx, int32 bank_id,
 						   Int64GetDatum(first_slot));
 	InitDirtySnapshot(cs->dirty);
 	cs->slot = table_slot_create(cs->heap, NULL);
-	cs->scan = index_beginscan(cs->heap, cs->index, &cs->dirty, nkeys, 0);
+	cs->scan = sb_index_beginscan(cs->heap, cs->index, &cs->dirty, nkeys, 0);
 	index_rescan(cs->scan, keys, nkeys, NULL, 0);
 }
 

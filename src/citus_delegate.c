@@ -361,7 +361,7 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 
 static PlannedStmt *
 storagebox_planner(Query *parse, const char *query_string, int cursor_options,
-				   ParamListInfo bound)
+				   ParamListInfo bound SB_PLANNER_ES_PARAM)
 {
 	DelegationOutcome outcome = DELEGATION_NONE;
 	Oid			in_scope = InvalidOid;
@@ -371,9 +371,9 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 	if (delegate_fetch)
 		outcome = delegate_whole_call(parse, bound, &in_scope, &which);
 	if (prev_planner != NULL)
-		plan = prev_planner(parse, query_string, cursor_options, bound);
+		plan = prev_planner(parse, query_string, cursor_options, bound SB_PLANNER_ES_ARG);
 	else
-		plan = standard_planner(parse, query_string, cursor_options, bound);
+		plan = standard_planner(parse, query_string, cursor_options, bound SB_PLANNER_ES_ARG);
 	if (outcome == DELEGATION_DISSUADE && plan->planTree != NULL)
 		plan->planTree->total_cost = SB_DISSUADING_COST;
 
@@ -512,11 +512,7 @@ sb_call_in_scope(PG_FUNCTION_ARGS)
 		fmgr_info_cxt(target_oid, target, fcinfo->flinfo->fn_mcxt);
 		fcinfo->flinfo->fn_extra = target;
 	}
-#if PG_VERSION_NUM >= 160000
-	if (object_aclcheck(ProcedureRelationId, target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-#else
-	if (pg_proc_aclcheck(target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-#endif
+	if (sb_proc_aclcheck(target->fn_oid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, get_func_name(target->fn_oid));
 
 	InitFunctionCallInfoData(*call, target, nargs, PG_GET_COLLATION(), NULL, NULL);

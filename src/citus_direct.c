@@ -85,6 +85,7 @@
 #include "citus_conninfo.h"
 #include "citus_direct.h"
 #include "citus_guard.h"
+#include "pg_compat.h"
 
 /* Connections kept by one backend (nodes times roles). */
 #define SB_DIRECT_CONNECTIONS	16
@@ -200,8 +201,8 @@ sb_direct_allowed(void)
 }
 
 static void
-direct_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
-					bool execute_once)
+direct_executor_run(QueryDesc *query, ScanDirection direction, uint64 count
+					SB_EXECUTE_ONCE_PARAM)
 {
 	bool		was_direct = direct_run;
 
@@ -212,9 +213,9 @@ direct_executor_run(QueryDesc *query, ScanDirection direction, uint64 count,
 	PG_TRY();
 	{
 		if (prev_executor_run != NULL)
-			prev_executor_run(query, direction, count, execute_once);
+			prev_executor_run(query, direction, count SB_EXECUTE_ONCE_ARG);
 		else
-			standard_ExecutorRun(query, direction, count, execute_once);
+			standard_ExecutorRun(query, direction, count SB_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
@@ -361,11 +362,7 @@ wait_connecting(PGconn *conn, int events, long timeout_ms)
 static WaitEventSet *
 make_wait_set(PGconn *conn)
 {
-#if PG_VERSION_NUM >= 170000
-	WaitEventSet *volatile set = CreateWaitEventSet(NULL, 3);
-#else
-	WaitEventSet *volatile set = CreateWaitEventSet(TopMemoryContext, 3);
-#endif
+	WaitEventSet *volatile set = sb_create_wait_event_set(3);
 
 	PG_TRY();
 	{

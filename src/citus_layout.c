@@ -647,7 +647,7 @@ sb_layout_require_no_logical_move(void)
 	if (!sb_in_citus_layout())
 		return;
 	claim = sb_relation_oid(SB_CLAIM);
-	if (GetRelationPublications(claim) != NIL)
+	if (sb_relation_publications(claim) != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the shard of dedup scope %d is being moved with logical replication",
@@ -868,11 +868,7 @@ sb_route_call(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("storagebox does not route calls of %s", fn)));
-#if PG_VERSION_NUM >= 160000
-	if (object_aclcheck(ProcedureRelationId, fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
-#else
-	if (pg_proc_aclcheck(fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
-#endif
+	if (sb_proc_aclcheck(fnoid, caller, ACL_EXECUTE) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, name);
 	rettype = get_func_signature(fnoid, &argtypes, &nargs);
 

@@ -67,7 +67,9 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "pg_compat.h"
 #include "storagebox.h"
+#include SB_SEQUENCE_XLOG_H
 
 /* Log-ahead: numbers per number of the run, runs counted up to this length. */
 #define SEQ_AHEAD_PER_NUMBER	1024
@@ -329,11 +331,7 @@ sb_seq_take_run(Oid seqoid, const char *dispenser, int count, int64 *values)
 		xl_seq_rec	rec;
 		XLogRecPtr	lsn;
 
-#if PG_VERSION_NUM >= 160000
-		rec.locator = rel->rd_locator;
-#else
-		rec.node = rel->rd_node;
-#endif
+		sb_seq_rec_set_rel(&rec, rel);
 		XLogBeginInsert();
 		/* redo rebuilds the page from the tuple: no full-page image needed */
 		XLogRegisterBuffer(0, ref.buffer, REGBUF_WILL_INIT);

@@ -62,11 +62,7 @@ _PG_init(void)
 	sb_delegation_init();
 	sb_direct_init();
 
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("storagebox");
-#else
-	EmitWarningsOnPlaceholders("storagebox");
-#endif
 }
 
 /*

@@ -14,6 +14,8 @@
 #include "fmgr.h"
 #include "utils/tuplestore.h"
 
+#include "pg_compat.h"
+
 /* Longest accepted values, in bytes (btree keys must stay well under 2.7kB). */
 #define SB_NAME_MAX_BYTES		200
 #define SB_DEDUP_ID_MAX_BYTES	1024
@@ -22,7 +24,7 @@
 /* storagebox.c */
 extern int	sb_max_count;
 extern struct HTAB *sb_name_cache_create(const char *tabname, Size entrysize);
-extern void sb_rethrow_without_internal_context(const char *our_prefix) pg_attribute_noreturn();
+SB_NORETURN extern void sb_rethrow_without_internal_context(const char *our_prefix);
 extern Tuplestorestate *sb_begin_set_result(FunctionCallInfo fcinfo, TupleDesc *desc);
 
 /* args.c: argument checks; each raises a precise error and returns on success */

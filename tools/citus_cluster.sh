@@ -14,8 +14,8 @@
 # PG_BINDIR (default: pg_config's bindir, else /usr/lib/postgresql/15/bin)
 # picks the PostgreSQL installation.  The servers run as the invoking user, or
 # as "postgres" when invoked as root, and listen on 127.0.0.1 only.  Citus is
-# not packaged for Debian 12; README, "Scaling out with Citus", says how to
-# build it.
+# not packaged for Debian; README, "Running the Citus tests", says which
+# version was tested.
 set -eu
 
 BIN=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}

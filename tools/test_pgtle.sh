@@ -14,8 +14,9 @@
 #         SB_EXT       extension name (default storagebox_sql)
 #   Exit status: 0 passed, or skipped (one line "skipped: ..."), 1 failed.
 #   It is local only: CI has no pg_tle (Debian does not package it), so it
-#   skips there.  tools/build_pg_tle.sh builds pg_tle into a private copy of
-#   PostgreSQL; the system PostgreSQL must stay without pg_tle.
+#   skips there.  Install pg_tle (its own instructions say how) into a
+#   private copy of PostgreSQL; the system PostgreSQL must stay without
+#   pg_tle.  The last run was with pg_tle 1.5.2 on PostgreSQL 15.20.
 #
 # What it does, on a throwaway cluster (initdb in a temp dir, Unix socket
 # only, shared_preload_libraries = 'pg_tle', run as "postgres" when invoked
@@ -54,7 +55,7 @@ step() { echo "== $*"; }
 sharedir=$("$bindir/pg_config" --sharedir)
 pkglibdir=$("$bindir/pg_config" --pkglibdir)
 [ -f "$sharedir/extension/pg_tle.control" ] && [ -f "$pkglibdir/pg_tle.so" ] \
-    || skip "pg_tle not installed in $sharedir (tools/build_pg_tle.sh builds it)"
+    || skip "pg_tle not installed in $sharedir"
 [ -f "$sharedir/extension/$ext.control" ] \
     && fail "$sharedir/extension/$ext.control exists: pg_tle refuses an extension that has a control file on disk"
 [ -f "$src/$ext.control" ] || fail "no $ext.control in $src: the SQL flavour is not there"
