@@ -43,8 +43,10 @@
 #   - NULL only when sold out: an item is "possibly held" from the start of
 #     any call that answered it (committed or not) until that holding
 #     certainly ended: the ROLLBACK of a rolled-back call, the latest
-#     possible expiry of a hold (hi + HOLD), the commit bound of a later
-#     release of it by the same id, else the end of the round.  Every NULL
+#     possible expiry of a hold (hi + HOLD), the commit bound of a release
+#     of it by the same id that began after the call ended (a release
+#     during a long call may have freed an earlier claim, the call then
+#     claiming the item again), else the end of the round.  Every NULL
 #     answer of a fetch or hold (autocommit, rolled back or sweep) must have
 #     found no item free: if some item was possibly held by nobody during
 #     the whole call, the NULL is a violation.  This is sound because a
@@ -295,8 +297,11 @@ sub check_round
 			}
 			else
 			{
+				# a release that began after the call ended released this
+				# claim (or a later one); one that overlapped the call may
+				# have released an earlier claim, the call claiming after it
 				my ($r) = sort { $a->{lo} <=> $b->{lo} }
-				  grep { ($_->{answer} // '') eq $item && $_->{lo} >= $e->{lo} }
+				  grep { ($_->{answer} // '') eq $item && $_->{lo} >= $e->{hi} }
 				  @{ $releases_of{ $e->{dedup} } // [] };
 				$end = $r ? $r->{end} : $INF;
 			}
