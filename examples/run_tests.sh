@@ -4,18 +4,22 @@
 # on free ports of 127.0.0.1, drives them over HTTP (examples/test/check.js)
 # and prints TAP ("ok N - ...", the plan "1..N" last); exits non-zero on any
 # failure.
-#   examples/run_tests.sh [storagebox|storagebox_sql]     (default storagebox)
+#   examples/run_tests.sh [c|sql]     (the flavour: c, storagebox, the default;
+#                                      sql, storagebox_sql)
 # Needs: PGHOST/PGPORT/PGUSER pointing at a running PostgreSQL where the
 # extension is installed, PGUSER a superuser; node >= 18 and npm; psql,
 # createdb, dropdb and pgbench on PATH.  Creates the database sb_http_test
 # (SB_HTTP_DB) and the roles sb_http_app and sb_http_small, and drops them
-# at the end.  SB_HTTP_REQUESTS (default 21000)
-# is the size of the concurrent PEZ run; SB_HTTP_CLIENTS (default 48) the
-# requests in flight; SEED repeats a run's random choices.
+# at the end.  SB_HTTP_REQUESTS (default 21000) is the size of the
+# concurrent PEZ run; SB_HTTP_CLIENTS (default 48) the requests in flight;
+# SEED repeats a run's random choices.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=${1:-storagebox}
-case "$flavour" in storagebox|storagebox_sql) ;; *) echo "usage: $0 [storagebox|storagebox_sql]" >&2; exit 2;; esac
+case "${1:-c}" in # test/run_tests.sh's names (FLAVOR=c, sql) or the extensions'
+    c|storagebox) flavour=storagebox ;;
+    sql|storagebox_sql) flavour=storagebox_sql ;;
+    *) echo "usage: $0 [c|sql|storagebox|storagebox_sql]" >&2; exit 2 ;;
+esac
 db=${SB_HTTP_DB:-sb_http_test}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sb-http-test.XXXXXX")
 now_ms() { date +%s%3N; }
