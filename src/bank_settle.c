@@ -63,7 +63,7 @@ typedef struct SlotSurvey
 	int			ngaps;			/* slots without any row */
 	int64		gaps[MAX_GAPS];
 	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
-	TransactionId pending;		/* another transaction claiming one of them */
+	TransactionId pending;		/* another transaction claiming a hole */
 	uint32		pending_token;	/* its speculative-insertion token, if any */
 } SlotSurvey;
 
@@ -76,12 +76,29 @@ typedef struct SurveyCursor
 	int64		cur;
 	bool		cur_committed;
 	TransactionId cur_inflight;
+	TransactionId cur_claimer;	/* inserting a claim (not a release) */
+	uint32		cur_claimer_token;
 } SurveyCursor;
 
 /* Account for the slot the survey has finished reading. */
 static void
 survey_close_slot(SlotSurvey *sv, SurveyCursor *sc)
 {
+	/*
+	 * A claim in flight matters only in a slot with no committed row: a
+	 * hole being claimed, which comes back if its claimer rolls back.  A
+	 * committed row being changed (a confirm, a renewal, a takeover, the
+	 * claim of a released item) is either still held whatever becomes of
+	 * the change, or is a free row or an expired hold, which
+	 * sb_survey_released and sb_survey_expired_holds look for.
+	 */
+	if (sc->have_slot && !sc->cur_committed &&
+		TransactionIdIsValid(sc->cur_claimer) &&
+		!TransactionIdIsValid(sv->pending))
+	{
+		sv->pending = sc->cur_claimer;
+		sv->pending_token = sc->cur_claimer_token;
+	}
 	if (!sc->have_slot || !sc->in_prefix)
 		return;
 	if (sc->cur_committed)
@@ -143,6 +160,8 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 			sc.next = v.slot + 1;
 			sc.cur_committed = false;
 			sc.cur_inflight = InvalidTransactionId;
+			sc.cur_claimer = InvalidTransactionId;
+			sc.cur_claimer_token = 0;
 		}
 
 		/*
@@ -156,10 +175,10 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 		{
 			sc.cur_inflight = v.inserting;
 			/* a claim in flight; a release in flight is not waited for */
-			if (!v.free && !TransactionIdIsValid(sv->pending))
+			if (!v.free && !v.own)
 			{
-				sv->pending = v.inserting;
-				sv->pending_token = v.spec_token;
+				sc.cur_claimer = v.inserting;
+				sc.cur_claimer_token = v.spec_token;
 			}
 		}
 	}
