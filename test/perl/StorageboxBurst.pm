@@ -33,7 +33,10 @@
 #   - no item went to two ids for good: two ids with a committed fetch
 #     answer of the same item, neither of which ever held it on a hold or
 #     released it, is a violation; two holds of one item by two ids that
-#     were certainly live at the same moment are one too;
+#     were certainly live at the same moment are one too (a hold answer
+#     certainly began its hold, live over [hi, lo + HOLD], only when no
+#     other answer of that id for the item may have been live then: a
+#     repeat returns a live hold without extending it);
 #   - a dedup_id holds at most one item: every committed fetch answer of an
 #     id is what the id holds after the round, unless the id released an
 #     item after it, or the answer may have been the repeat of a hold that
@@ -222,6 +225,22 @@ sub check_round
 		my %released_by = map { $_->{dedup} => 1 }
 		  grep { $committed->($_) && $_->{kind} eq 'R' } @{ $by_item{$item} };
 		my @holds = grep { $committed->($_) && $_->{kind} eq 'H' } @{ $by_item{$item} };
+
+		# A hold answer certainly began its hold only if no other answer of
+		# the same id for this item may have been live then: a repeat (from
+		# another connection of the same id, say) returns a live hold
+		# without extending it, so its window began earlier.  A hold that
+		# began during the call [lo, hi] is certainly live over
+		# [hi, lo + HOLD].
+		my $began = sub {
+			my ($a) = @_;
+			for my $o (@holds)
+			{
+				next if $o == $a || $o->{dedup} ne $a->{dedup};
+				return 0 if $o->{lo} < $a->{hi} && $o->{hi} + $HOLD_US >= $a->{lo};
+			}
+			return 1;
+		};
 		for my $i (0 .. $#holds)
 		{
 			for my $j ($i + 1 .. $#holds)
@@ -229,9 +248,12 @@ sub check_round
 				my ($a, $b) = ($holds[$i], $holds[$j]);
 				next if $a->{dedup} eq $b->{dedup};
 				next if $released_by{ $a->{dedup} } || $released_by{ $b->{dedup} };
+				next unless $began->($a) && $began->($b);
 				$count{hold_pairs}++;
+				my $from = $a->{hi} > $b->{hi} ? $a->{hi} : $b->{hi};
+				my $to = $a->{lo} < $b->{lo} ? $a->{lo} + $HOLD_US : $b->{lo} + $HOLD_US;
 				$bad->("item $item held live by two ids at once: " . $desc->($a) . " and " . $desc->($b))
-				  if $b->{hi} < $a->{lo} + $HOLD_US && $a->{hi} < $b->{lo} + $HOLD_US;
+				  if $from < $to;
 			}
 		}
 	}
