@@ -497,10 +497,10 @@ async function main() {
        + `vouchers ${Math.round(v.requests / v.seconds)} requests/s`);
 }
 
-const guard = setTimeout(() => {
-  ok(false, 'the checks finished within 300 s');
+const guard = setTimeout(() => { // run_tests.sh's own limit is 600 s
+  ok(false, 'the checks finished within 540 s');
   finish();
-}, 300000);
+}, 540000);
 function finish() {
   clearTimeout(guard);
   fs.writeFileSync(process.env.TAP_LAST_FILE, String(n));
