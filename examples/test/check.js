@@ -325,7 +325,13 @@ function pgbenchForward() {
     const out = execFileSync('pgbench', ['-n', '-M', 'prepared', '-f', file, '-c', '24', '-j', '2', '-T', '3'],
                              { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const tps = /tps = ([0-9.]+) \(without initial connection time\)/.exec(out);
-    note(`pgbench SELECT sb_forward() in the same run, 24 clients, 3 s: ${tps ? Math.round(tps[1]) : '?'} calls/s`);
+    const calls = /number of transactions actually processed: ([0-9]+)/.exec(out);
+    if (tps) {
+      note(`pgbench SELECT sb_forward() in the same run, 24 clients, 3 s: ${Math.round(tps[1])} calls/s `
+           + `(${calls ? calls[1] : '?'} calls)`);
+    } else {
+      note(`pgbench SELECT sb_forward() gave no rate: ${out.trim().split('\n').slice(-3).join(' / ')}`);
+    }
   } catch (err) {
     note(`pgbench did not run: ${String(err.message).split('\n')[0]}`);
   }
