@@ -1,8 +1,9 @@
 'use strict';
 // A closed-loop HTTP load: CLIENTS requests in flight, spread over the
 // copies in turn, for SECONDS; prints one JSON line {requests, seconds,
-// numbers, errors}.  `numbers` counts the numbers in the answers (v1: one,
-// v2: the list's length).  Used by examples/bench.sh.
+// numbers, errors, cpuMs}.  `numbers` counts the numbers in the answers (v1:
+// one, v2: the list's length); cpuMs is this process's own CPU time.  Used
+// by examples/bench.sh.
 //   node load.js SECONDS CLIENTS PATH URL [URL ...]
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
@@ -42,8 +43,10 @@ async function client() {
 }
 
 const start = performance.now();
+const used = process.cpuUsage();
 Promise.all(Array.from({ length: Number(clients) }, client)).then(() => {
   const took = (performance.now() - start) / 1000;
-  console.log(JSON.stringify({ requests, seconds: took, numbers, errors }));
+  const cpu = process.cpuUsage(used);
+  console.log(JSON.stringify({ requests, seconds: took, numbers, errors, cpuMs: (cpu.user + cpu.system) / 1000 }));
   agent.destroy();
 });
