@@ -143,7 +143,11 @@ $$;
  * a row into that slot (a claim, or a free row when its dedup_id went
  * elsewhere), or that is about to within the same call: claim_slot is the
  * next statement after every pg_try_advisory_xact_lock and after the
- * blocking wait.  So a fetch that waits for a slot lock waits for a
+ * blocking wait.  A slot that a survey saw empty may have been filled and
+ * committed since its snapshot; claim_slot then writes nothing, but the
+ * lock stays to the end of the transaction, so every holder of a slot lock
+ * counts as holding a claim (storagebox_sql.claimed) and never makes wait
+ * (b): a waiter never holds a slot lock that another waiter waits for.  So a fetch that waits for a slot lock waits for a
  * transaction that holds a row of the bank uncommitted and ends without
  * waiting for the waiter (it holds a claim, so it never makes wait (b));
  * when it ends, the slot has a committed row, or is a hole again and its
@@ -184,9 +188,11 @@ BEGIN
         INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item)
         VALUES (p_bank, p_slot, NULL, NULL, v_item)
         ON CONFLICT DO NOTHING;
-        IF FOUND THEN
-            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-        END IF;
+        -- Whether or not a row went in (the slot may have been filled and
+        -- committed since the survey's snapshot), this transaction holds
+        -- the slot lock to its end, and other fetches may wait for it: so
+        -- it counts as holding a claim, and never makes wait (b) itself.
+        PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
         RETURN NULL;
     END IF;
     PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
