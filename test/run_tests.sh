@@ -24,7 +24,8 @@
 #                                META.json's versions (test/meta_version.sh)
 #                     bench      a smoke run of bench/run.sh and bench/burst.sh
 #                     examples   the HTTP examples (examples/run_tests.sh;
-#                                needs node 18 or later and npm)
+#                                needs node 18 or later and npm), over the
+#                                first flavour of --flavours
 #   --flavours LIST c,sql (default both) for regress, isolation, tap, citus
 #   --counts FILE   also write the counts there, one line a tier (the
 #                   format test/summary.sh reads); the closing line then
@@ -286,9 +287,10 @@ if want bench && [ -x bench/burst.sh ]; then
 fi
 
 # the HTTP examples (examples/run_tests.sh: 3 copies of each service driven
-# over HTTP, TAP), for each flavour
+# over HTTP, TAP), over the first flavour of --flavours (the C flavour by
+# default; `examples/run_tests.sh sql` runs them over the SQL flavour)
 if want examples; then
-    for flavour in $flavours; do
+    for flavour in ${flavours%% *}; do
         SECONDS=0
         as_tester "$env && examples/run_tests.sh $flavour" >"$work/examples.log" 2>&1
         rc=$?; cat "$work/examples.log"
