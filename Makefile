@@ -42,13 +42,15 @@ SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
 SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/citus.sql sql/src/checks.sql sql/src/setting.sql \
 	sql/src/banks.sql sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql \
 	sql/src/acl.sql sql/src/acl_1.4.sql
-# Its released scripts, committed and never edited (1.4 and 1.5 and their
-# upgrade scripts as make built them at their release), and the upgrade
-# script from 1.5, built from the pieces 1.6 changed (sql/src/README).
+# Its released scripts, committed and never edited (1.4, 1.5 and 1.6 and
+# their upgrade scripts as make built them at their release), and the
+# upgrade script from 1.6, built from the pieces 1.7 changed
+# (sql/src/README).
 SQL_RELEASED = sql/storagebox_sql--1.3.sql sql/storagebox_sql--1.4.sql sql/storagebox_sql--1.3--1.4.sql \
-	sql/storagebox_sql--1.5.sql sql/storagebox_sql--1.4--1.5.sql
-SQL_UPGRADE_SCRIPT = sql/storagebox_sql--1.5--1.6.sql
-SQL_UPGRADE_PIECES = sql/src/sql_1.5--1.6.sql sql/src/dispensers.sql
+	sql/storagebox_sql--1.5.sql sql/storagebox_sql--1.4--1.5.sql \
+	sql/storagebox_sql--1.6.sql sql/storagebox_sql--1.5--1.6.sql
+SQL_UPGRADE_SCRIPT = sql/storagebox_sql--1.6--1.7.sql
+SQL_UPGRADE_PIECES = sql/src/sql_1.6--1.7.sql sql/src/banks.sql
 ifneq ($(filter $(SQL_SCRIPT),$(SQL_RELEASED)),)
 $(error $(SQL_SCRIPT) is a released script; raise default_version in storagebox_sql.control)
 endif
@@ -107,7 +109,7 @@ $(SQL_SCRIPT): $(SQL_PIECES) storagebox_sql.control Makefile
 
 # The substitutions of the SQL flavour's scripts; in the upgrade script
 # every CREATE FUNCTION and CREATE VIEW is CREATE OR REPLACE (see
-# sql/src/sql_1.5--1.6.sql).
+# sql/src/sql_1.6--1.7.sql).
 SQL_SUBST = sed -e 's/@VERSION@/$(SQL_EXTVERSION)/g' \
 		-e 's/@SB_LOCK_SLOT@/$(SB_LOCK_SLOT)/g' \
 		-e 's/@SB_LOCK_DISPENSER@/$(SB_LOCK_DISPENSER)/g'

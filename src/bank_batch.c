@@ -199,8 +199,8 @@ fetch_fast(FetchState *st, BatchScans *bs, Datum id, Datum *item)
 							&item_att, item, &isnull))
 		elog(ERROR, "storagebox bank %d has no item in slot " INT64_FORMAT,
 			 st->bank_id, slot);
-	r = sb_claim_empty_slot(&bs->inserter, st->bank_id, slot, st->scope_id, id,
-							*item, NULL);
+	r = sb_claim_empty_slot(&bs->inserter, SB_SLOT_TRY, st->bank_id, slot,
+							st->scope_id, id, *item, NULL);
 	if (r == SB_CLAIMED)
 	{
 		sb_note_claim();

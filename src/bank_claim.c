@@ -21,15 +21,22 @@
  * unique keys stay the arbiters, and no executor start-up or SPI is paid.
  *
  * Two claimers of the same empty slot are kept apart by the slot lock: a
- * heavyweight lock on (bank, slot), taken conditionally and released as
- * soon as the row is in the index.  Only the holder of the slot lock
- * inserts; a second claimer fails to get the lock, or gets it after the
- * first one's row is in the index, where its own insert meets that row as
- * a primary-key conflict (reported, not waited for) and moves on.  A slot
- * is normally empty when it is claimed (the cursor hands each slot to one
- * fetcher; holes come from a survey that saw no row), so the insert is
- * tried directly, and only after a conflict does a dirty-snapshot probe
- * tell which key it was.  So no claimer ever waits on the primary key.  Slot locks
+ * heavyweight lock on (bank, slot), held only for the section that probes
+ * and inserts the row, and released as soon as the row is in the index.
+ * Only the holder of the slot lock inserts.  A claimer normally takes it
+ * conditionally and moves on when it is busy; a fetch that finds every
+ * hole busy queues for one as a claimer (wait (c) of bank_fetch.c) and,
+ * on its turn, probes the slot and claims it if it is still empty.  Nobody
+ * takes a slot lock only to wait for it: such waiters would hand the lock
+ * among themselves while PostgreSQL refuses every conditional request
+ * behind them, and the hole would never be claimed.  A second claimer
+ * that gets the lock after the first one's row is in the index meets that
+ * row (the probe, or the primary-key arbiter, which reports it without
+ * waiting) and moves on.  A slot is normally empty when it is claimed (the
+ * cursor hands each slot to one fetcher; holes come from a survey that saw
+ * no row), so a conditional claim tries the insert directly, and only
+ * after a conflict does a dirty-snapshot probe tell which key it was.  So
+ * no claimer ever waits on the primary key.  Slot locks
  * are advisory-class locks with a class number of our own
  * (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and one-key
  * advisory locks of pg_advisory_lock; pg_locks shows them as advisory locks
@@ -45,7 +52,10 @@
  * The watermark (storagebox_data.bank_progress) is raised by inserting a
  * row.  Its index is not unique, so two sessions raising it to the same
  * value never wait for each other, and older rows are pruned only if
- * nobody else is pruning them (SKIP LOCKED).  (Until ALTER EXTENSION
+ * nobody else is pruning them (SKIP LOCKED).  A raise is made only under a
+ * per-bank lock taken conditionally (a fetch that finds it taken does not
+ * raise), and only if no row, committed or in flight, already says as
+ * much: a burst of fetches surveying at once writes one row, not one each.  (Until ALTER EXTENSION
  * UPDATE to 1.2 has run, the index is the unique primary key of 1.0, and
  * ON CONFLICT DO NOTHING keeps a repeated value from failing.)
  *
@@ -56,10 +66,13 @@
  * text qualifies every table and operator, so the caller's search_path
  * cannot change what they mean.  Callers are connected to SPI.
  *
- * Lock order: the slot lock, then (inside the insert) buffer locks of the
- * claim table and its indexes, released before returning; the slot lock is
- * released right after.  Nothing waits while the slot lock is held: the
- * arbiters report a conflict instead of waiting for its inserter.
+ * Lock order: the claim table and its indexes are opened (RowExclusiveLock)
+ * first, then the slot lock is taken, then (inside the insert) buffer locks
+ * of the claim table and its indexes, released before returning; the slot
+ * lock is released right after.  Nothing waits while the slot lock is held:
+ * the arbiters report a conflict instead of waiting for its inserter, and
+ * the only other lock the section may take is the relation extension lock,
+ * whose holders wait for nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -88,6 +101,9 @@
 
 /* The advisory lock class of slot locks (pg_advisory_lock uses 1 and 2). */
 #define SB_SLOT_LOCK_CLASS	0x5B01
+
+/* ... and of the lock that keeps two raises of a watermark apart. */
+#define SB_WATERMARK_LOCK_CLASS	0x5B02
 
 typedef enum ClaimPlan
 {
@@ -239,7 +255,12 @@ sb_prepare_as_owner(const char *sql, int nargs, Oid *argtypes)
 	SPIPlanPtr	plan;
 
 	become_owner(&save_userid, &save_sec_context);
-	plan = SPI_prepare(sql, nargs, argtypes);
+	/*
+	 * A generic plan from the first call: the statements look rows up by
+	 * key, so custom plans would only be planned again on each of a
+	 * backend's first calls.
+	 */
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for a storagebox statement: %s",
@@ -332,17 +353,6 @@ slot_locktag(LOCKTAG *tag, int32 bank_id, int64 slot)
 	/* slots past 2^32 fold onto lower ones: a false "busy", never a miss */
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) bank_id,
 						 (uint32) (slot ^ (slot >> 32)), SB_SLOT_LOCK_CLASS);
-}
-
-/* Wait until nobody holds the slot lock of (bank_id, slot). */
-void
-sb_wait_for_slot(int32 bank_id, int64 slot)
-{
-	LOCKTAG		tag;
-
-	slot_locktag(&tag, bank_id, slot);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	LockRelease(&tag, ExclusiveLock, false);
 }
 
 /* Whether the slot has a claim row, committed or in flight (dirty read). */
@@ -452,32 +462,60 @@ insert_claim_row(SbClaimInserter *ins, int32 bank_id, int64 slot, int32 scope_id
 
 /*
  * Claim an empty slot, holding item, for dedup_id, inserting through ins
- * (or through a one-time inserter if ins is NULL).  SB_SLOT_TAKEN if
- * somebody else holds its slot lock or it has a row; SB_DEDUP_TAKEN if
- * dedup_id is claimed (or being claimed) by another transaction.  Never
- * waits.
+ * (or through a one-time inserter if ins is NULL).  SB_SLOT_TAKEN if the
+ * slot has a row, or (with SB_SLOT_TRY) somebody else holds its slot lock;
+ * SB_DEDUP_TAKEN if dedup_id is claimed (or being claimed) by another
+ * transaction.
+ *
+ * With SB_SLOT_TRY the slot lock is taken conditionally and nothing waits.
+ * With SB_SLOT_WAIT the caller queues for the slot lock behind the claimers
+ * that hold or want it, and once it has it, claims the slot if it is still
+ * empty.  Every holder of a slot lock is such a claimer, inside the short
+ * section below, which makes no heavyweight wait: so the queue drains, and
+ * the first claimer to reach an empty slot fills it.  (The claim table and
+ * its indexes are opened before the slot lock is taken, so the section
+ * never waits for a table lock.)
  */
 SbClaimResult
-sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id, int64 slot,
-					int32 scope_id, Datum dedup_id, Datum item,
+sb_claim_empty_slot(SbClaimInserter *ins, SbSlotLockMode mode, int32 bank_id,
+					int64 slot, int32 scope_id, Datum dedup_id, Datum item,
 					const Interval *hold_for)
 {
 	LOCKTAG		tag;
-	bool		inserted;
+	bool		inserted = false;
+	bool		has_row = false;
 	SbClaimInserter one;
 
-	slot_locktag(&tag, bank_id, slot);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-		return SB_SLOT_TAKEN;
 	if (ins == NULL)
+	{
 		sb_inserter_open(&one);
-	inserted = insert_claim_row(ins != NULL ? ins : &one, bank_id, slot,
-								scope_id, dedup_id, item, hold_for);
-	if (ins == NULL)
-		sb_inserter_close(&one);
+		ins = &one;
+	}
+	slot_locktag(&tag, bank_id, slot);
+	if (LockAcquire(&tag, ExclusiveLock, false, mode == SB_SLOT_TRY) ==
+		LOCKACQUIRE_NOT_AVAIL)
+	{
+		if (ins == &one)
+			sb_inserter_close(&one);
+		return SB_SLOT_TAKEN;
+	}
+
+	/*
+	 * A claimer that queued for the lock usually finds the row of the one
+	 * before it: probe first rather than insert a tuple only to kill it.
+	 */
+	if (mode == SB_SLOT_WAIT)
+		has_row = slot_has_row(bank_id, slot);
+	if (!has_row)
+		inserted = insert_claim_row(ins, bank_id, slot, scope_id, dedup_id,
+									item, hold_for);
 	LockRelease(&tag, ExclusiveLock, false);
+	if (ins == &one)
+		sb_inserter_close(&one);
 	if (inserted)
 		return SB_CLAIMED;
+	if (has_row)
+		return SB_SLOT_TAKEN;
 
 	/*
 	 * One of the arbiters found a conflict (rare: a slot is normally empty
@@ -641,6 +679,27 @@ void
 sb_raise_watermark(int32 bank_id, int64 upto)
 {
 	Datum		args[2] = {Int32GetDatum(bank_id), Int64GetDatum(upto)};
+	LOCKTAG		tag;
+	SbProbeKey	key = {F_INT4EQ, Int32GetDatum(bank_id)};
+	AttrNumber	att = sb_column(SB_COL_PROGRESS_SETTLED);
+	SnapshotData dirty;
+	Datum		value;
+	bool		isnull;
 
-	run_plan(PLAN_RAISE_WATERMARK, args, NULL);
+	/*
+	 * The watermark only saves later surveys their walk, so a raise is
+	 * never waited for: when a burst of fetches surveys at once, one of
+	 * them raises it and the others go on.  Under the lock, a raise that
+	 * somebody has already made (committed or not) is not made again.
+	 */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) bank_id, 0,
+						 SB_WATERMARK_LOCK_CLASS);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return;
+	InitDirtySnapshot(dirty);
+	if (!sb_probe(SB_PROGRESS, SB_PROGRESS_UPTO, 1, &key, BackwardScanDirection,
+				  &dirty, 1, &att, &value, &isnull) ||
+		DatumGetInt64(value) < upto)
+		run_plan(PLAN_RAISE_WATERMARK, args, NULL);
+	LockRelease(&tag, ExclusiveLock, false);
 }

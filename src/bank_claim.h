@@ -21,6 +21,13 @@ typedef enum SbClaimResult
 	SB_DEDUP_TAKEN				/* another transaction claimed our dedup_id */
 } SbClaimResult;
 
+/* How a claim of an empty slot takes the slot lock (sb_claim_empty_slot). */
+typedef enum SbSlotLockMode
+{
+	SB_SLOT_TRY,				/* conditionally: never waits */
+	SB_SLOT_WAIT				/* queues behind the slot's other claimers */
+} SbSlotLockMode;
+
 /* The free rows a claim can take over (sb_claim_free_row). */
 typedef enum SbFreeRow
 {
@@ -49,7 +56,8 @@ typedef struct SbClaimInserter
 
 extern void sb_inserter_open(SbClaimInserter *ins);
 extern void sb_inserter_close(SbClaimInserter *ins);
-extern SbClaimResult sb_claim_empty_slot(SbClaimInserter *ins, int32 bank_id,
+extern SbClaimResult sb_claim_empty_slot(SbClaimInserter *ins,
+										 SbSlotLockMode mode, int32 bank_id,
 										 int64 slot, int32 scope_id,
 										 Datum dedup_id, Datum item,
 										 const Interval *hold_for);
@@ -68,6 +76,5 @@ extern SPIPlanPtr sb_statement_plan(SPIPlanPtr *cached, const char *sql, int nar
 extern int	sb_run_plan_as_owner(SPIPlanPtr plan, Datum *args);
 extern int	sb_run_plan_as_owner_nulls(SPIPlanPtr plan, Datum *args,
 									   const char *nulls);
-extern void sb_wait_for_slot(int32 bank_id, int64 slot);
 
 #endif							/* BANK_CLAIM_H */

@@ -58,46 +58,90 @@
  * Waits a fetch may make, and nothing else:
  *  (a) for another transaction that is claiming the same dedup_id in the
  *	    scope (the unique key would make it wait anyway; if that transaction
- *	    commits, its item is the answer, and if it rolls back we claim);
+ *	    commits, its item is the answer, and if it rolls back we claim).  A
+ *	    claim row still being inserted speculatively is waited for only
+ *	    until its insert ends (SpeculativeInsertionWait).
  *  (b) for another transaction that holds one of the bank's remaining items
  *	    uncommitted, or is changing an expired hold or has locked one to
  *	    take it over (a row lock a dirty read does not show; the taker
  *	    updates that row next, without waiting for anything but (a); a
  *	    takeover that updates nothing rolls its lock back), when nothing
  *	    else is left, so that NULL ("sold out") is not answered for an
- *	    item that may come back.  Only a transaction that holds no
- *	    uncommitted claim of its own makes this wait (sb_xact_has_claims);
- *	    a transaction that does gets NULL instead.  A release, a
- *	    confirmation and a take-back count as claims here (they change a
- *	    claim row), so every transaction that can be waited on is one that
- *	    never makes wait (b).
+ *	    item that may come back.  A claim row still being inserted
+ *	    speculatively is again waited for only until its insert ends: its
+ *	    inserter may lose its dedup_id and have nothing more to do with
+ *	    this bank.  Only a transaction that holds no uncommitted claim of
+ *	    its own makes this wait (sb_xact_has_claims); a transaction that
+ *	    does gets NULL instead.  A release, a confirmation and a take-back
+ *	    count as claims here (they change a claim row), so every
+ *	    transaction that can be waited on is one that never makes wait (b).
  *  (a') for a transaction taking over this dedup_id's own expired hold (the
  *	    holder key still names the dedup_id until it commits); made, like
  *	    (b), only by a transaction without claims, which otherwise gets
  *	    40001 (sb_waited_for_same_dedup_id).
+ *  (c) in the queue of a hole's slot lock, as a claimer of that hole, when
+ *	    every hole a survey found was in another claimer's hands
+ *	    (bank_settle.c).  The slot lock is held only inside
+ *	    sb_claim_empty_slot's section (a probe and one speculative insert),
+ *	    which makes no heavyweight wait; and everybody in the queue is such
+ *	    a claimer, who on its turn fills the hole if it is still empty and
+ *	    leaves at once.  Nobody takes a slot lock only to wait for it.
  * Everything else is taken without waiting: the cursor (a sequence), empty
- * slots (conditional slot locks, bank_claim.c), released items and expired
- * holds (FOR UPDATE SKIP LOCKED), the watermark (a non-unique insert, SKIP
- * LOCKED pruning), and all reads (direct index probes, dirty-snapshot
- * surveys).
+ * slots outside (c) (conditional slot locks, bank_claim.c), released items
+ * and expired holds (FOR UPDATE SKIP LOCKED), the watermark (a non-unique
+ * insert, SKIP LOCKED pruning), and all reads (direct index probes,
+ * dirty-snapshot surveys).  A released row that a claimer has locked in
+ * passing, which no dirty read shows, is looked at again after a sleep of
+ * RELOOK_USEC (bank_settle.c); its locker updates it next.
  *
  * Why this cannot deadlock for distinct dedup_ids: a wait-for cycle needs
- * every member to be waited on, and every kind of wait is for a
- * transaction with an uncommitted claim (or change of a claim row).  Such a
- * transaction never makes wait (b) or (a'), so every edge of a cycle is a
- * wait (a): each
- * member waits for a dedup_id that the next one claimed.  Transactions that
- * share no dedup_id have no such edge, and transactions that take shared
- * dedup_ids in one order cannot close the cycle (each member would have to
- * hold a dedup_id ordered after the one it waits for).  What remains is the
- * deadlock of any unique key: two transactions taking the same two
- * dedup_ids in opposite orders.
+ * every member to be waited on.  A wait (c) is for a claimer inside a
+ * section that waits for nothing, so no cycle passes through a slot lock.
+ * Every other kind of wait is for a transaction with an uncommitted claim
+ * (or change of a claim row).  Such a transaction never makes wait (b) or
+ * (a'), so every edge of a cycle is a wait (a): each member waits for a
+ * dedup_id that the next one claimed.  Transactions that share no dedup_id
+ * have no such edge, and transactions that take shared dedup_ids in one
+ * order cannot close the cycle (each member would have to hold a dedup_id
+ * ordered after the one it waits for).  What remains is the deadlock of any
+ * unique key: two transactions taking the same two dedup_ids in opposite
+ * orders.
+ *
+ * Why every wait ends (liveness).  For each wait, who is waited for and why
+ * that one is not waiting for us:
+ *  (a), (a'), (b) wait for a transaction T that has written a claim row
+ *	    (or is writing one).  Our fetch, while it makes (a') or (b), holds
+ *	    no claim and no slot lock, so nothing T can wait for is ours: T
+ *	    ends when its client ends it.  (a) with claims of our own is the
+ *	    unique-key wait above; a cycle of (a) waits is a deadlock that
+ *	    PostgreSQL's detector breaks, and needs shared dedup_ids in
+ *	    opposite orders.  A speculative insert ends within its claimer's
+ *	    section.
+ *  (c) waits for the claimers ahead in the queue, each of which holds the
+ *	    lock for one bounded section and waits for nothing inside it.  So a
+ *	    wait (c) ends after at most as many sections as there are fetches
+ *	    ahead, and PostgreSQL refusing a conditional request while the
+ *	    queue is not empty only sends that requester to the queue (slow
+ *	    path) or to its next slot (fast path).
+ * Bounded looks: with no client transaction left open, every transaction
+ * is a single storagebox call that runs to its end.  A fetch looks again
+ * only after (1) a wait, which ended because another call's claim row was
+ * committed or rolled back, or because a claimer left the hole's queue, or
+ * (2) a slot or row it tried went to another call (the cursor hands each
+ * slot out once; a hole or a free row is claimed by one call only).  Each
+ * such event is a claim made or settled by another call, and committed
+ * claims only ever reduce what is left, so a fetch answers after at most
+ * a number of looks bounded by the items left plus the calls running
+ * beside it.  The old protocol broke (c): a fetch waited for the slot lock
+ * only to release it, so its waiters handed the lock among themselves and
+ * no conditional claimer ever got it (test/specs, the burst test
+ * test/t/090_burst.pl).
  *
  * Lock order within one fetch: RowExclusiveLock on the cursor (held to the
- * end of the transaction; sb_drop_bank's DROP waits for it), then at most
- * one slot lock at a time, released before the fetch returns; no wait is
- * ever made while holding a slot lock, except wait (a) inside the claim
- * INSERT.
+ * end of the transaction; sb_drop_bank's DROP waits for it), the claim
+ * table and its indexes opened, then at most one slot lock at a time,
+ * released before the fetch returns.  No wait is ever made while holding a
+ * slot lock.
  *
  * Isolation
  * ---------
@@ -388,17 +432,18 @@ sb_waited_for_same_dedup_id(FetchState *st)
 }
 
 /*
- * Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot.  On
- * SB_CLAIMED, *item is the slot's item (allocated in st->result_cxt).
+ * Claim slot for st->dedup_id if it is empty; see sb_claim_empty_slot for
+ * the lock modes.  On SB_CLAIMED, *item is the slot's item (allocated in
+ * st->result_cxt).
  */
 SbClaimResult
-sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item)
+sb_fetch_claim_slot(FetchState *st, int64 slot, SbSlotLockMode mode, Datum *item)
 {
 	SbClaimResult r;
 
 	*item = sb_fetch_slot_item(st, slot);
-	r = sb_claim_empty_slot(NULL, st->bank_id, slot, st->scope_id, st->dedup_id,
-							*item, st->hold_for);
+	r = sb_claim_empty_slot(NULL, mode, st->bank_id, slot, st->scope_id,
+							st->dedup_id, *item, st->hold_for);
 	if (r == SB_CLAIMED)
 		sb_note_claim();
 	return r;
@@ -419,7 +464,7 @@ claim_known_hole(FetchState *st, Datum *item, bool *dedup_taken)
 
 		if (slot > st->items_total)
 			continue;
-		switch (sb_fetch_claim_slot(st, slot, item))
+		switch (sb_fetch_claim_slot(st, slot, SB_SLOT_TRY, item))
 		{
 			case SB_CLAIMED:
 				return slot;
@@ -506,7 +551,7 @@ fetch_new(FetchState *st)
 		if (slot > st->items_total)
 			return sb_fetch_leftover(st);
 
-		switch (sb_fetch_claim_slot(st, slot, &item))
+		switch (sb_fetch_claim_slot(st, slot, SB_SLOT_TRY, &item))
 		{
 			case SB_CLAIMED:
 				sb_survey_behind(st, slot, false);

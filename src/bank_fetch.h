@@ -50,7 +50,8 @@ extern void sb_read_bank_counts(FetchState *st, Snapshot snap);
 extern Datum sb_look_again(FetchState *st);
 extern Datum sb_after_dedup_conflict(FetchState *st);
 extern bool sb_waited_for_same_dedup_id(FetchState *st);
-extern SbClaimResult sb_fetch_claim_slot(FetchState *st, int64 slot, Datum *item);
+extern SbClaimResult sb_fetch_claim_slot(FetchState *st, int64 slot,
+										 SbSlotLockMode mode, Datum *item);
 
 /* bank_settle.c: the slow path */
 extern void sb_survey_behind(FetchState *st, int64 slot, bool claimed_last_hole);

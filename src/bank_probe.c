@@ -357,6 +357,7 @@ sb_claim_scan_next(SbClaimScan *cs, SbClaimVersion *version)
 	/* HeapTupleSatisfiesDirty leaves the in-progress xids in the snapshot */
 	version->inserting = cs->dirty.xmin;
 	version->deleting = cs->dirty.xmax;
+	version->spec_token = cs->dirty.speculativeToken;
 	version->slot = DatumGetInt64(slot_getattr(cs->slot, sb_column(SB_COL_CLAIM_SLOT),
 											  &isnull));
 	(void) slot_getattr(cs->slot, sb_column(SB_COL_CLAIM_DEDUP_ID), &version->free);

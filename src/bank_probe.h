@@ -81,6 +81,7 @@ typedef struct SbClaimVersion
 	bool		free;			/* dedup_id IS NULL: a released item */
 	bool		own;			/* inserted by our own transaction */
 	TransactionId inserting;	/* another transaction inserting it, or invalid */
+	uint32		spec_token;		/* its speculative-insertion token, if any */
 	TransactionId deleting;		/* another transaction deleting or updating it */
 } SbClaimVersion;
 

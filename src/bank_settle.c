@@ -22,7 +22,10 @@
  * waits for (the index is not unique, pruning skips locked rows).
  * Wait (b), for a transaction holding a remaining item uncommitted, is made
  * only while holding no slot lock and only by a transaction with no
- * uncommitted claim (sb_xact_has_claims).
+ * uncommitted claim (sb_xact_has_claims).  Wait (c), when every hole found
+ * is in another claimer's hands, queues for the first hole's slot lock as
+ * a claimer of it (SB_SLOT_WAIT), never only to wait: see the liveness
+ * argument in bank_fetch.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,7 +63,8 @@ typedef struct SlotSurvey
 	int			ngaps;			/* slots without any row */
 	int64		gaps[MAX_GAPS];
 	bool		truncated;		/* stopped early: MAX_GAPS gaps found */
-	TransactionId pending;		/* another transaction claiming one of them */
+	TransactionId pending;		/* another transaction claiming a hole */
+	uint32		pending_token;	/* its speculative-insertion token, if any */
 } SlotSurvey;
 
 /* The slot a survey is looking at, while it reads its row versions. */
@@ -72,12 +76,29 @@ typedef struct SurveyCursor
 	int64		cur;
 	bool		cur_committed;
 	TransactionId cur_inflight;
+	TransactionId cur_claimer;	/* inserting a claim (not a release) */
+	uint32		cur_claimer_token;
 } SurveyCursor;
 
 /* Account for the slot the survey has finished reading. */
 static void
 survey_close_slot(SlotSurvey *sv, SurveyCursor *sc)
 {
+	/*
+	 * A claim in flight matters only in a slot with no committed row: a
+	 * hole being claimed, which comes back if its claimer rolls back.  A
+	 * committed row being changed (a confirm, a renewal, a takeover, the
+	 * claim of a released item) is either still held whatever becomes of
+	 * the change, or is a free row or an expired hold, which
+	 * sb_survey_released and sb_survey_expired_holds look for.
+	 */
+	if (sc->have_slot && !sc->cur_committed &&
+		TransactionIdIsValid(sc->cur_claimer) &&
+		!TransactionIdIsValid(sv->pending))
+	{
+		sv->pending = sc->cur_claimer;
+		sv->pending_token = sc->cur_claimer_token;
+	}
 	if (!sc->have_slot || !sc->in_prefix)
 		return;
 	if (sc->cur_committed)
@@ -120,6 +141,7 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 	sv->ngaps = 0;
 	sv->truncated = false;
 	sv->pending = InvalidTransactionId;
+	sv->pending_token = 0;
 	if (to < from)
 		return;
 
@@ -138,6 +160,8 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 			sc.next = v.slot + 1;
 			sc.cur_committed = false;
 			sc.cur_inflight = InvalidTransactionId;
+			sc.cur_claimer = InvalidTransactionId;
+			sc.cur_claimer_token = 0;
 		}
 
 		/*
@@ -151,8 +175,11 @@ survey_slots(int32 bank_id, int64 from, int64 to, SlotSurvey *sv)
 		{
 			sc.cur_inflight = v.inserting;
 			/* a claim in flight; a release in flight is not waited for */
-			if (!v.free && !TransactionIdIsValid(sv->pending))
-				sv->pending = v.inserting;
+			if (!v.free && !v.own)
+			{
+				sc.cur_claimer = v.inserting;
+				sc.cur_claimer_token = v.spec_token;
+			}
 		}
 	}
 	sb_claim_scan_end(&cs);
@@ -300,7 +327,8 @@ sb_fetch_leftover(FetchState *st)
 		dedup_taken = false;
 		for (int i = 0; i < sv.ngaps && !dedup_taken; i++)
 		{
-			SbClaimResult r = sb_fetch_claim_slot(st, sv.gaps[i], &item);
+			SbClaimResult r = sb_fetch_claim_slot(st, sv.gaps[i], SB_SLOT_TRY,
+												  &item);
 
 			if (r == SB_CLAIMED)
 				return item;
@@ -315,9 +343,8 @@ sb_fetch_leftover(FetchState *st)
 		if (sv.ngaps > 0 || sv.truncated)
 		{
 			/*
-			 * Every hole was taken by somebody else meanwhile: look again,
-			 * past them if the survey stopped early; else wait for the
-			 * first one's claimer to have its row in, when allowed.
+			 * Every hole was in another claimer's hands when we tried it:
+			 * look again, past them if the survey stopped early.
 			 */
 			if ((item = sb_look_again(st)) != (Datum) 0)
 				return item;
@@ -326,14 +353,29 @@ sb_fetch_leftover(FetchState *st)
 				from = sv.gaps[sv.ngaps - 1] + 1;
 				continue;
 			}
-			/* an expired hold is free: take it before giving up or waiting */
+			/* an expired hold is free: take it before queueing */
 			if (answer_from_free_row(st, SB_EXPIRED_HOLD, &item, &again))
 				return item;
-			if (!again)
+			if (again)
+				continue;
+
+			/*
+			 * Queue as a claimer of the first hole (wait (c)): the holder of
+			 * its slot lock is a claimer inside a section that never waits,
+			 * and so is everybody queued before us.  When our turn comes
+			 * the slot is filled (its row is then in flight or committed,
+			 * and the next look sees it) or still empty, and then ours.
+			 */
+			switch (sb_fetch_claim_slot(st, sv.gaps[0], SB_SLOT_WAIT, &item))
 			{
-				if (sb_xact_has_claims || sv.ngaps == 0)
-					return (Datum) 0;
-				sb_wait_for_slot(st->bank_id, sv.gaps[0]);
+				case SB_CLAIMED:
+					return item;
+				case SB_DEDUP_TAKEN:
+					if ((item = sb_after_dedup_conflict(st)) != (Datum) 0)
+						return item;
+					break;
+				case SB_SLOT_TAKEN:
+					break;
 			}
 			continue;
 		}
@@ -370,7 +412,18 @@ sb_fetch_leftover(FetchState *st)
 					 errmsg("could not serialize access due to a concurrent release"),
 					 errhint("Retry the transaction.")));
 
-		if (TransactionIdIsValid(pending))
+		if (TransactionIdIsValid(pending) && pending == sv.pending &&
+			sv.pending_token != 0)
+		{
+			/*
+			 * A claim row still being inserted speculatively: it is
+			 * confirmed or killed within its claimer's insert, and the
+			 * claimer may have nothing else to hand out to anybody; wait
+			 * for the insert, not for its transaction.
+			 */
+			SpeculativeInsertionWait(pending, sv.pending_token);
+		}
+		else if (TransactionIdIsValid(pending))
 			XactLockTableWait(pending, NULL, NULL, XLTW_None);
 		else
 			pg_usleep(RELOOK_USEC);

@@ -22,7 +22,9 @@
 #                                (test/flavours/compare.sh), the pg_tle
 #                                file carries the script (make check_dist),
 #                                META.json's versions (test/meta_version.sh)
-#                     bench      a smoke run of bench/run.sh
+#                     bench      a smoke run of bench/run.sh and bench/burst.sh
+#                     examples   the HTTP examples (examples/run_tests.sh;
+#                                needs node 18 or later and npm)
 #   --flavours LIST c,sql (default both) for regress, isolation, tap, citus
 #   --counts FILE   also write the counts there, one line a tier (the
 #                   format test/summary.sh reads); the closing line then
@@ -65,7 +67,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ "$tiers" = all ] && tiers="regress,isolation,tap,citus,checks,bench"
+[ "$tiers" = all ] && tiers="regress,isolation,tap,citus,checks,bench,examples"
 tiers=",$tiers,"
 flavours=${flavours//,/ }
 want() { [[ $tiers == *",$1,"* ]]; }
@@ -270,6 +272,29 @@ if want bench && [ -x bench/run.sh ]; then
         count bench - 0 1 0; cat "$work/bench.log"; echo "bench smoke: FAILED"
     fi
     timed bench $SECONDS
+fi
+# the burst benchmark: both flavours, the peer and the references run in
+# both shapes, and no round hangs
+if want bench && [ -x bench/burst.sh ]; then
+    SECONDS=0
+    if as_tester "$env && bench/burst.sh --smoke --existing" >"$work/burst.log" 2>&1; then
+        count bench - 1 0 0; echo "burst bench smoke: ok"
+    else
+        count bench - 0 1 0; cat "$work/burst.log"; echo "burst bench smoke: FAILED"
+    fi
+    timed bench $SECONDS
+fi
+
+# the HTTP examples (examples/run_tests.sh: 3 copies of each service driven
+# over HTTP, TAP), for each flavour
+if want examples; then
+    for flavour in $flavours; do
+        SECONDS=0
+        as_tester "$env && examples/run_tests.sh $flavour" >"$work/examples.log" 2>&1
+        rc=$?; cat "$work/examples.log"
+        count_tap "$work/examples.log" $rc examples "$flavour"
+        timed examples $SECONDS
+    done
 fi
 
 summary

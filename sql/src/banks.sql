@@ -132,11 +132,25 @@ $$;
  *  (b) when nothing is free but slots, released items or expired holds held
  *      uncommitted by other transactions, for one of them (a blocking slot
  *      lock, or FOR UPDATE on the row), then look again; only when this
- *      transaction holds no uncommitted claim, otherwise NULL at once.
+ *      transaction holds no uncommitted claim, otherwise NULL at once.  A
+ *      fetch that got a slot lock this way claims that slot at once, or
+ *      makes it a free row (claim_slot), before it looks anywhere else.
  *      Likewise a fetch whose own expired hold is being taken over right
  *      now (its row is locked) waits for that transaction only when it
  *      holds no uncommitted claim; otherwise it fails with 40001, since its
  *      claim insert would have to wait for the taker.
+ * Liveness: a slot lock is only ever held by a transaction that has written
+ * a row into that slot (a claim, or a free row when its dedup_id went
+ * elsewhere), or that is about to within the same call: claim_slot is the
+ * next statement after every pg_try_advisory_xact_lock and after the
+ * blocking wait.  So a fetch that waits for a slot lock waits for a
+ * transaction that holds a row of the bank uncommitted and ends without
+ * waiting for the waiter (it holds a claim, so it never makes wait (b));
+ * when it ends, the slot has a committed row, or is a hole again and its
+ * lock is the waiter's, who claims it.  Until 1.7 the waiter looked
+ * elsewhere first and could answer while keeping the lock of a hole to the
+ * end of its transaction, making later fetches wait for a transaction that
+ * was not filling it (test/specs/hole_waiters_sql.spec).
  * Every wait but (a) is made by a transaction without an uncommitted claim
  * for a transaction with one, which never makes such a wait; so every edge
  * of a wait-for cycle would be a wait (a), for a shared dedup_id: no cycle
@@ -501,9 +515,17 @@ BEGIN
             RETURN NULL;
         END IF;
         IF v_pending IS NOT NULL THEN
+            -- queue for the slot lock as a claimer: once it is ours, the
+            -- slot's claimer has ended, and the slot is claimed or made a
+            -- free row at once, so that a slot lock is only ever held by a
+            -- transaction that writes a row into that slot
             PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@,
                 ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_pending)
                  OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer);
+            v_item := storagebox_data.claim_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for);
+            IF v_item IS NOT NULL THEN
+                RETURN v_item;
+            END IF;
             CONTINUE;
         END IF;
         SELECT f.slot INTO v_slot FROM storagebox_data.claim f

@@ -1,4 +1,11 @@
 -- Bad input gets a clear error with a precise SQLSTATE, and changes nothing.
+
+-- expected/bank_errors_1.out: the SQL flavour, whose checks are PL/pgSQL
+-- functions of storagebox_data (checked_name, checked_array, lookup, release,
+-- fetch_item), so the context of an error names them too.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 SELECT sb_create_bank('errs');

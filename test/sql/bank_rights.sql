@@ -5,6 +5,9 @@
 -- nothing changes, even after the last revoke (a grant to PUBLIC on the
 -- cursor opens it again).  sb_holders always needs read.  A row reached
 -- through another bank of the dedup scope needs the right on its own bank.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 -- regress.try with the number of the bank's cursor masked (it depends on

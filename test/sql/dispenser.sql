@@ -1,7 +1,18 @@
 -- The number dispenser: PEZ's forward and reverse counters.
+
+-- expected/dispenser_1.out: the SQL flavour, whose hint names its batch
+-- limit storagebox_data.setting.max_count instead of the setting
+-- storagebox.max_count.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 -- CREATE EXTENSION sets up 'forward' and 'reverse' with the full range
+-- (RESTART puts them back at the start it gave them, whatever the tests
+-- before this one in the database drew)
+ALTER SEQUENCE storagebox_data.dispenser_forward RESTART;
+ALTER SEQUENCE storagebox_data.dispenser_reverse RESTART;
 SELECT * FROM sb_dispensers ORDER BY dispenser;
 
 -- PEZ v1 (one number) and v2 (always an array)

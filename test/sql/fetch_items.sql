@@ -2,6 +2,9 @@
 -- sb_fetch_item would give it, taking the claims in ascending byte order of
 -- dedup_id (COLLATE "C"), which is also the order of the rows.  Two batches
 -- racing: test/specs.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 SELECT sb_create_bank('fi');

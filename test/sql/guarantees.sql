@@ -1,5 +1,9 @@
 -- The guarantees that one session can show; races are in test/specs,
 -- crashes, restore and replicas in test/t.
+
+-- expected/guarantees_1.out: the SQL flavour, whose read-only refusals are
+-- raised in PL/pgSQL (storagebox_data.fetch_item, storagebox_data.release),
+-- so they carry a CONTEXT line.
 SET client_min_messages = warning;
 
 -- The true counts, by counting rows, to hold the view's kept counts against.

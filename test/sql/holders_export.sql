@@ -2,6 +2,9 @@
 -- of a bank -- permanent items and live holds, not expired holds or released
 -- items -- ordered by slot, and streams to \copy.  (Who may call it:
 -- bank_rights.)
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 SELECT sb_create_bank('ho');

@@ -1,6 +1,9 @@
 -- Holds that expire (1.4): sb_hold_item and sb_confirm, and what
 -- sb_fetch_item, sb_release, sb_lookup and sb_banks do with a hold.  Races
 -- are in test/specs.  (sb_holders: holders_export; rights: bank_rights.)
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 -- The claim row of a dedup_id in a bank, read from the tables: its item and

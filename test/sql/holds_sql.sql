@@ -1,6 +1,9 @@
 -- SQL flavour: holds, sb_fetch_items and the per-bank rights by hand (the
 -- shared tests of 1.4 cover both flavours; these are the SQL flavour's own
 -- checks of its takeover and renewal paths).
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SELECT sb_create_bank('hs'), sb_add_items('hs', ARRAY['h1', 'h2']);
 SELECT sb_hold_item('hs', 'a', '30 minutes') AS a_holds,
        sb_hold_item('hs', 'a', '1 hour') AS a_again,

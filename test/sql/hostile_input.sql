@@ -1,5 +1,8 @@
 -- Hostile input: bad calls at every function.  Each gets its SQLSTATE and
 -- nothing changes: sb_banks and sb_dispensers are compared before and after.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 SELECT sb_create_bank('h');

@@ -1,13 +1,14 @@
 -- C flavour only: storagebox.max_count is a PGC_SUSET setting of the
 -- library.  Its SQL-flavour counterpart is test/sql/max_count_sql.sql.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 SELECT current_user AS admin \gset
 SELECT sb_create_dispenser('p_tickets', 'forward', 100, 199);
 CREATE ROLE regress_disp_app LOGIN;
 GRANT EXECUTE ON FUNCTION sb_next(text, integer) TO regress_disp_app;
 SELECT sb_grant_dispenser('p_tickets', 'regress_disp_app');
-CREATE FUNCTION regress.try_masked(stmt text) RETURNS text
-LANGUAGE sql AS $$ SELECT regexp_replace(regress.try(stmt), 'dispenser_[0-9]+', 'dispenser_N', 'g') $$;
 
 -- validated by PostgreSQL, under a reserved prefix
 SELECT regress.try($$SET storagebox.max_count = 0$$);
@@ -39,7 +40,6 @@ ALTER ROLE regress_disp_app RESET session_preload_libraries;
 SET client_min_messages = warning;
 
 
-DROP FUNCTION regress.try_masked(text);
 SELECT sb_drop_dispenser('p_tickets');
 REVOKE ALL ON FUNCTION sb_next(text, integer) FROM regress_disp_app;
 DROP ROLE regress_disp_app;

@@ -2,6 +2,9 @@
 -- limit lives in storagebox_data.setting (at most one row; none means 100),
 -- which only the extension's owner can change; values outside 1..1000000
 -- are refused with 22023.  Counterpart of test/sql/max_count_c.sql.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 SELECT sb_create_dispenser('p_tickets', 'forward', 100, 199);
 CREATE ROLE regress_disp_app LOGIN;

@@ -2,6 +2,15 @@
 -- fetch, look up and draw numbers, and nothing else; no function can be
 -- hijacked through objects in public or pg_temp, whether it is SECURITY
 -- DEFINER or runs its internal statements as the owner of the tables.
+
+-- expected/privileges_1.out: the SQL flavour, which grants EXECUTE to PUBLIC
+-- on the internal functions that its bank and dispenser functions call
+-- (they check the caller's rights themselves), and whose batch limit is a
+-- table in storagebox_data, out of an application role's reach, rather than
+-- a superuser setting.
+\set ECHO none
+\i test/sql/include/helpers.sql
+\set ECHO all
 SET client_min_messages = warning;
 
 -- nothing of storagebox is executable or readable by PUBLIC, except

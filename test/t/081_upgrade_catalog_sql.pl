@@ -1,10 +1,10 @@
 
-# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.6 (SQL flavour only; the C
+# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.7 (SQL flavour only; the C
 # flavour's is 080_upgrade_catalog.pl): storagebox_sql created at 1.3 (the
 # released sql/storagebox_sql--1.3.sql), with banks, claims, a released
 # item, a dispenser with numbers taken and a max_count setting, updated with
 # ALTER EXTENSION storagebox_sql UPDATE (sql/storagebox_sql--1.3--1.4.sql,
-# then the released sql/storagebox_sql--1.4--1.5.sql, then the 1.5--1.6
+# then the released sql/storagebox_sql--1.4--1.5.sql and 1.5--1.6, then the 1.6--1.7
 # script make builds),
 # has exactly the catalog of a fresh CREATE EXTENSION storagebox_sql in
 # another database: definitions (md5 of each PL/pgSQL source and of each
@@ -46,7 +46,7 @@ my @kept = qw(banks holders items dispensers bank_rights);    # the queries 1.3 
 my %before = map { $_ => $node->safe_psql('upgraded', $StorageboxCompare::QUERIES{$_}) } @kept;
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox_sql UPDATE');
-is($node->safe_psql('upgraded', $version), '1.6', 'updated through 1.4 and 1.5 to 1.6');
+is($node->safe_psql('upgraded', $version), '1.7', 'updated through 1.4, 1.5 and 1.6 to 1.7');
 
 my ($fresh, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox_sql');
 diag("missing after the upgrade: $_") for @$missing;
