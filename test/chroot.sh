@@ -92,6 +92,11 @@ copy_tree() {
 cmd=${1:-}; root=${2:-}
 [ -n "$cmd" ] && [ -n "$root" ] || { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 shift 2
+# Mount here, not in a subshell (a pipeline, $(...)), whose mounts would
+# outlive it.
+case "$cmd" in
+    install|test|package|run) [ -d "$root/proc" ] || die "$root: no chroot there"; mount_in "$root" ;;
+esac
 
 case "$cmd" in
 create)
@@ -105,6 +110,7 @@ create)
     debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$root.debootstrap.log" 2>&1 \
         || { tail -20 "$root.debootstrap.log"; die "debootstrap failed"; }
     rm -f "$root.debootstrap.log"
+    mount_in "$root"
     echo "deb $mirror $suite main" > "$root/etc/apt/sources.list"
     [ "$experimental" = --experimental ] && echo "deb $mirror experimental main" >> "$root/etc/apt/sources.list"
     # no service starts in the chroot (the server package would start a cluster)
