@@ -18,6 +18,8 @@
 #   hi    clock_timestamp() after the call returned
 #   sent  statement_timestamp() of the statement that wrote the row: lo for
 #         an autocommit call, after the ROLLBACK for a rolled-back one
+#   pid   the backend that wrote the row (for the server log; through a
+#         pooler, a rolled-back call may have run on another one)
 # (microseconds since the epoch, the server's clock).  Every connection
 # ends its round with an 'E' row.  A connection sends a statement only
 # once the one before it has completed, commit included, so the next row's
@@ -85,7 +87,8 @@ CREATE UNLOGGED TABLE burst_round (round int PRIMARY KEY, bank text NOT NULL, id
 CREATE UNLOGGED TABLE burst_log (
     round int NOT NULL, client int NOT NULL, seq int NOT NULL,
     kind "char" NOT NULL, mode "char" NOT NULL, dedup text,
-    lo int8, hi int8, sent int8 NOT NULL, answer text);
+    lo int8, hi int8, sent int8 NOT NULL, answer text,
+    pid int DEFAULT pg_backend_pid());
 CREATE INDEX burst_log_ends ON burst_log (round) WHERE kind = 'E';
 CREATE FUNCTION burst_clock() RETURNS int8 LANGUAGE sql VOLATILE
     RETURN (extract(epoch FROM clock_timestamp()) * 1000000)::int8;
@@ -140,7 +143,8 @@ sub pgbench_script
 }
 
 # The events of a round from burst_log rows [client, seq, kind, mode,
-# dedup, lo, hi, sent, answer] (undef for NULL), ordered by client and seq.
+# dedup, lo, hi, sent, answer (undef for NULL), pid], ordered by client and
+# seq.
 # Each event gets end: the upper bound of when its transaction ended (the
 # next row's sent for an autocommit call, sent for a rolled-back one).
 # Returns (events, number of 'E' rows).
@@ -150,7 +154,7 @@ sub events_from_rows
 	my (@ev, $ends);
 	for my $i (0 .. $#$rows)
 	{
-		my ($client, $seq, $kind, $mode, $dedup, $lo, $hi, $sent, $answer) = @{ $rows->[$i] };
+		my ($client, $seq, $kind, $mode, $dedup, $lo, $hi, $sent, $answer, $pid) = @{ $rows->[$i] };
 		if ($kind eq 'E')
 		{
 			$ends++;
@@ -163,7 +167,7 @@ sub events_from_rows
 		  : $INF;
 		push @ev, {
 			client => $client, seq => $seq, kind => $kind, mode => $mode,
-			dedup => $dedup, lo => $lo, hi => $hi, end => $end, answer => $answer };
+			dedup => $dedup, lo => $lo, hi => $hi, end => $end, answer => $answer, pid => $pid };
 	}
 	return (\@ev, $ends // 0);
 }
@@ -183,7 +187,8 @@ sub check_round
 	my $desc = sub {
 		my ($e) = @_;
 		return "$e->{kind}$e->{mode} $e->{dedup} -> " . ($e->{answer} // 'NULL')
-		  . " (client $e->{client} call $e->{seq}, [$e->{lo}, $e->{hi}])";
+		  . " (client $e->{client} call $e->{seq}, [$e->{lo}, $e->{hi}]"
+		  . (defined $e->{pid} ? ", pid $e->{pid}" : '') . ")";
 	};
 
 	my (%by_dedup, %by_item);

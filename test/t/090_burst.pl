@@ -277,7 +277,7 @@ sub check_round
 	my ($r, $clients, $seconds) = @_;
 	my $bank = "burst_$r";
 	my $rows = $dbh->selectall_arrayref(
-		"SELECT client, seq, kind, mode, dedup, lo, hi, sent, answer FROM burst_log"
+		"SELECT client, seq, kind, mode, dedup, lo, hi, sent, answer, pid FROM burst_log"
 	  . " WHERE round = ? ORDER BY client, seq", undef, $r);
 	my ($events, $ends) = StorageboxBurst::events_from_rows($rows);
 	my $s = settle_and_sweep($r, $events);
