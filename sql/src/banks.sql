@@ -106,7 +106,7 @@ $$;
  * (the C flavour's dirty snapshot), so a slot being claimed right now
  * looks like a hole.  Every claim of a slot without a claim row therefore
  * first takes the transaction-level advisory lock (@SB_LOCK_SLOT@, slot
- * key) with pg_try_advisory_xact_lock, never waiting: a fetch that cannot
+ * key) through lock_empty_slot, never waiting: a fetch that cannot
  * get it treats the slot as taken (fast path) or as held uncommitted (slow
  * path).  The slot key is (bank_id * 1000003 + slot) mod 2^32, shifted into
  * int4; a collision only makes a fetch skip a slot for now (it stays a hole
@@ -144,10 +144,9 @@ $$;
  * elsewhere), or that is about to within the same call: claim_slot is the
  * next statement after every pg_try_advisory_xact_lock and after the
  * blocking wait.  A slot that a survey saw empty may have been filled and
- * committed since its snapshot; claim_slot then writes nothing, but the
- * lock stays to the end of the transaction, so every holder of a slot lock
- * counts as holding a claim (storagebox_sql.claimed) and never makes wait
- * (b): a waiter never holds a slot lock that another waiter waits for.  So a fetch that waits for a slot lock waits for a
+ * committed since its snapshot: lock_empty_slot looks again under the lock
+ * and keeps it only for an empty slot, so no waiter ever holds the lock of
+ * a filled slot that another waiter waits for.  So a fetch that waits for a slot lock waits for a
  * transaction that holds a row of the bank uncommitted and ends without
  * waiting for the waiter (it holds a claim, so it never makes wait (b));
  * when it ends, the slot has a committed row, or is a hole again and its
@@ -162,6 +161,51 @@ $$;
  * taker of an expired hold never waits for its row (SKIP LOCKED); the
  * owner's row lock it skips is a wait (a) edge of the owner only.
  */
+/*
+ * Take the slot lock of (p_bank, p_slot) for a claim of that slot, but only
+ * while the slot is empty: true when the lock is now held to the end of
+ * the transaction, false when somebody else holds it (p_wait false) or
+ * the slot has a committed row.  The lock is first taken at session level
+ * (waiting for it when p_wait), and the slot is looked at under it with a
+ * fresh snapshot: a survey's older snapshot may show a slot empty that was
+ * filled and committed since.  Only an empty slot moves the lock to the
+ * transaction, where claim_slot then writes a row (a claim, or a free row);
+ * otherwise the lock is let go at once.  So a transaction-level slot lock
+ * is only ever held by a transaction that writes a row into that slot.
+ * Inside, nothing waits; an error lets the session-level lock go too.
+ */
+CREATE FUNCTION storagebox_data.lock_empty_slot(p_bank integer, p_slot bigint, p_wait boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k integer := ((p_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) p_slot)
+                  OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer;
+    v_empty boolean;
+BEGIN
+    IF p_wait THEN
+        PERFORM pg_catalog.pg_advisory_lock(@SB_LOCK_SLOT@, k);
+    ELSIF NOT pg_catalog.pg_try_advisory_lock(@SB_LOCK_SLOT@, k) THEN
+        RETURN false;
+    END IF;
+    BEGIN
+        v_empty := NOT EXISTS (SELECT FROM storagebox_data.claim c
+                                WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
+                                  AND c.slot OPERATOR(pg_catalog.=) p_slot);
+        IF v_empty THEN
+            PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@, k);
+        END IF;
+        PERFORM pg_catalog.pg_advisory_unlock(@SB_LOCK_SLOT@, k);
+    EXCEPTION WHEN OTHERS OR query_canceled THEN
+        PERFORM pg_catalog.pg_advisory_unlock(@SB_LOCK_SLOT@, k);
+        RAISE;
+    END;
+    RETURN v_empty;
+END
+$$;
+REVOKE ALL ON FUNCTION storagebox_data.lock_empty_slot(integer, bigint, boolean) FROM PUBLIC;
+
 CREATE FUNCTION storagebox_data.claim_slot(p_bank integer, p_slot bigint, p_scope integer, p_dedup_id text,
                                            p_hold_for interval)
 RETURNS text
@@ -188,11 +232,9 @@ BEGIN
         INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item)
         VALUES (p_bank, p_slot, NULL, NULL, v_item)
         ON CONFLICT DO NOTHING;
-        -- Whether or not a row went in (the slot may have been filled and
-        -- committed since the survey's snapshot), this transaction holds
-        -- the slot lock to its end, and other fetches may wait for it: so
-        -- it counts as holding a claim, and never makes wait (b) itself.
-        PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
+        IF FOUND THEN
+            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
+        END IF;
         RETURN NULL;
     END IF;
     PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
@@ -418,9 +460,7 @@ BEGIN
         v_hint := pg_catalog.regexp_replace(v_hint, ':[0-9]+,?', ':');
         PERFORM pg_catalog.set_config('storagebox_sql.holes', v_hint, false);
         IF v_slot OPERATOR(pg_catalog.<=) v_total
-           AND pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
-               ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
-                OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer) THEN
+           AND storagebox_data.lock_empty_slot(v_bank, v_slot, false) THEN
             v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
@@ -441,9 +481,7 @@ BEGIN
         v_first := false;
         v_slot := pg_catalog.nextval(v_cursor);
         EXIT WHEN v_slot OPERATOR(pg_catalog.>) v_total;
-        CONTINUE WHEN NOT pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
-            ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
-             OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer);
+        CONTINUE WHEN NOT storagebox_data.lock_empty_slot(v_bank, v_slot, false);
         v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
         IF v_item IS NOT NULL THEN
             IF v_slot OPERATOR(pg_catalog.%) 256 OPERATOR(pg_catalog.=) 0
@@ -486,9 +524,7 @@ BEGIN
                                       AND c.slot OPERATOR(pg_catalog.=) s)
             LOOP
                 v_holes := true;
-                IF pg_catalog.pg_try_advisory_xact_lock(@SB_LOCK_SLOT@,
-                       ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_slot)
-                        OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer) THEN
+                IF storagebox_data.lock_empty_slot(v_bank, v_slot, false) THEN
                     v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
                     IF v_item IS NOT NULL THEN
                         RETURN v_item;
@@ -525,12 +561,11 @@ BEGIN
             -- slot's claimer has ended, and the slot is claimed or made a
             -- free row at once, so that a slot lock is only ever held by a
             -- transaction that writes a row into that slot
-            PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@,
-                ((v_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) v_pending)
-                 OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer);
-            v_item := storagebox_data.claim_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for);
-            IF v_item IS NOT NULL THEN
-                RETURN v_item;
+            IF storagebox_data.lock_empty_slot(v_bank, v_pending, true) THEN
+                v_item := storagebox_data.claim_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for);
+                IF v_item IS NOT NULL THEN
+                    RETURN v_item;
+                END IF;
             END IF;
             CONTINUE;
         END IF;
