@@ -280,7 +280,7 @@ answer_from_free_row(FetchState *st, SbFreeRow kind, Datum *item, bool *again)
 Datum
 sb_fetch_leftover(FetchState *st)
 {
-	int64		from = 0;		/* where the next survey of holes starts */
+	int64		from;			/* where the survey of holes starts */
 
 	for (;;)
 	{
@@ -295,12 +295,9 @@ sb_fetch_leftover(FetchState *st)
 
 		CHECK_FOR_INTERRUPTS();
 
-		if (sb_waited_for_same_dedup_id(st))
-		{
-			from = 0;
-			if ((item = sb_look_again(st)) != (Datum) 0)
-				return item;
-		}
+		if (sb_waited_for_same_dedup_id(st) &&
+			(item = sb_look_again(st)) != (Datum) 0)
+			return item;
 
 		/* released items first: they wait longest */
 		snap = sb_look_begin();
@@ -314,12 +311,10 @@ sb_fetch_leftover(FetchState *st)
 				continue;
 		}
 
-		/* then holes; the survey also raises the watermark */
-		if (from <= st->settled_upto)
-			from = st->settled_upto + 1;
+		/* then holes, from the watermark; the survey also raises it */
+		from = st->settled_upto + 1;
 		survey_slots(st->bank_id, from, st->items_total, &sv);
-		if (from == st->settled_upto + 1 && sv.settled > st->settled_upto &&
-			!IsolationUsesXactSnapshot())
+		if (sv.settled > st->settled_upto && !IsolationUsesXactSnapshot())
 		{
 			sb_raise_watermark(st->bank_id, sv.settled);
 			st->settled_upto = sv.settled;
@@ -344,15 +339,13 @@ sb_fetch_leftover(FetchState *st)
 		{
 			/*
 			 * Every hole was in another claimer's hands when we tried it:
-			 * look again, past them if the survey stopped early.
+			 * look again.  (Not past them when the survey stopped early:
+			 * "sold out" may only come from a survey that started at the
+			 * watermark, or it could be answered while those holes are
+			 * still empty.)
 			 */
 			if ((item = sb_look_again(st)) != (Datum) 0)
 				return item;
-			if (sv.truncated)
-			{
-				from = sv.gaps[sv.ngaps - 1] + 1;
-				continue;
-			}
 			/* an expired hold is free: take it before queueing */
 			if (answer_from_free_row(st, SB_EXPIRED_HOLD, &item, &again))
 				return item;
@@ -427,7 +420,6 @@ sb_fetch_leftover(FetchState *st)
 			XactLockTableWait(pending, NULL, NULL, XLTW_None);
 		else
 			pg_usleep(RELOOK_USEC);
-		from = 0;
 		if ((item = sb_look_again(st)) != (Datum) 0)
 			return item;
 	}

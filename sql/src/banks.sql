@@ -586,12 +586,10 @@ BEGIN
             PERFORM storagebox_data.wait_for_row(v_bank, v_slot);
             CONTINUE;
         END IF;
-        -- a released item is being taken by another transaction: wait for it
-        PERFORM FROM storagebox_data.claim f
-         WHERE f.bank_id OPERATOR(pg_catalog.=) v_bank
-           AND f.slot OPERATOR(pg_catalog.=) v_slot
-           AND f.dedup_id IS NULL
-           FOR UPDATE;
+        -- a released item is being taken by another transaction: wait for
+        -- it, and let its row lock go at once (wait_for_row), so that this
+        -- transaction holds nothing another one may wait for
+        PERFORM storagebox_data.wait_for_row(v_bank, v_slot);
     END LOOP;
 END
 $$;
