@@ -280,7 +280,6 @@ answer_from_free_row(FetchState *st, SbFreeRow kind, Datum *item, bool *again)
 Datum
 sb_fetch_leftover(FetchState *st)
 {
-	int64		from;			/* where the survey of holes starts */
 
 	for (;;)
 	{
@@ -312,8 +311,7 @@ sb_fetch_leftover(FetchState *st)
 		}
 
 		/* then holes, from the watermark; the survey also raises it */
-		from = st->settled_upto + 1;
-		survey_slots(st->bank_id, from, st->items_total, &sv);
+		survey_slots(st->bank_id, st->settled_upto + 1, st->items_total, &sv);
 		if (sv.settled > st->settled_upto && !IsolationUsesXactSnapshot())
 		{
 			sb_raise_watermark(st->bank_id, sv.settled);
