@@ -89,10 +89,12 @@ sub parse_logs
 			$hi{$prev} = $lines[$i][5] if $f > $prev && !exists $hi{$prev};
 		}
 
+		push @events, in_flight($file, $client, \@lines) unless @lines && $lines[-1][0] eq 'E';
+
 		for my $f (@lines)
 		{
 			my ($kind, $txn, $mode, $name, $id, $ts, $answer) = @$f;
-			next if $kind eq 'E';
+			next if $kind eq 'E' || $kind eq 'r';
 			my $status =
 				$mode eq 'r'        ? 'rolled_back'
 			  : defined $hi{$txn} ? 'committed'
@@ -111,6 +113,46 @@ sub parse_logs
 		}
 	}
 	return (\@events, $incomplete // 0);
+}
+
+# The autocommit statement a client cut off by a crash may have had in
+# flight, which may have committed although its answer never arrived (see
+# StorageboxLoad): a release that announced itself (a last line of kind r),
+# or a fetch whose statement follows the last line in the client's script
+# (CLIENT.sql next to CLIENT.log).  Returned as events of status "unseen"
+# with no answer; the id of a fetch is undef when the script computes it on
+# the server (a hot id).  A statement in an open block cannot have
+# committed: psql sends COMMIT only after the block's answers arrived.
+sub in_flight
+{
+	my ($file, $client, $lines) = @_;
+	my ($last_txn, $last_ts) = (0, 0);
+	if (@$lines)
+	{
+		my $l = $lines->[-1];
+		return () if $l->[2] ne 'a';
+		if ($l->[0] eq 'r')
+		{
+			return { kind => 'R', client => $client, txn => $l->[1], name => $l->[3],
+				id => $l->[4], lo => $l->[5], hi => $INF, answer => undef,
+				status => 'unseen' };
+		}
+		($last_txn, $last_ts) = ($l->[1], $l->[5]);
+	}
+	(my $script = $file) =~ s/\.log$/.sql/;
+	open(my $fh, '<', $script) or return ();
+	my $next = $last_txn + 1;
+	while (my $l = <$fh>)
+	{
+		next unless $l =~ /^SELECT 'F', $next, 'a', '([^']*)', h\.id, .* FROM \(SELECT (.+) AS id\) h;$/;
+		my ($bank, $expr) = ($1, $2);
+		close($fh);
+		return { kind => 'F', client => $client, txn => $next, name => $bank,
+			id => ($expr =~ /^'([^']*)'$/ ? $1 : undef), lo => $last_ts, hi => $INF,
+			answer => undef, status => 'unseen' };
+	}
+	close($fh);
+	return ();
 }
 
 # Run all checks.  %o: query => sub($sql) returning psql -XAt output,
@@ -277,7 +319,7 @@ sub check_logs
 {
 	my ($events, $bank, $holds, $disp, $bad, $count) = @_;
 	my (%fetches, %releases, %answered, %holders_of_item, %released_item);
-	my %bank_of_item_prefix;
+	my (%unseen_fetch, %unseen_hot_fetches, @unseen_release);
 
 	for my $e (@$events)
 	{
@@ -289,6 +331,25 @@ sub check_logs
 		if (!$b)
 		{
 			$bad->("log names bank $e->{name}, which does not exist");
+			next;
+		}
+		if ($e->{status} eq 'unseen')
+		{
+			# in flight at a crash: it may have committed, answer unknown
+			$count->{"unseen_$e->{kind}"}++;
+			if ($e->{kind} eq 'R')
+			{
+				push @{ $releases{"$b->{scope_id}/$e->{id}"} }, $e;
+				push @unseen_release, "$b->{scope_id}/$e->{id}";
+			}
+			elsif (defined $e->{id})
+			{
+				$unseen_fetch{"$b->{scope_id}/$e->{id}"} = 1;
+			}
+			else
+			{
+				$unseen_hot_fetches{ $b->{scope_id} }++;
+			}
 			next;
 		}
 		my $key = "$b->{scope_id}/$e->{id}";
@@ -322,9 +383,15 @@ sub check_logs
 		}
 	}
 
+	# a release in flight at a crash released whatever its id held then
+	for my $key (@unseen_release)
+	{
+		$released_item{$_}++ for keys %{ $answered{$key} // {} };
+	}
+
 	for my $key (keys %releases)
 	{
-		for my $r (@{ $releases{$key} })
+		for my $r (grep { $_->{status} ne 'unseen' } @{ $releases{$key} })
 		{
 			$bad->("release of $key (client $r->{client}) returned $r->{answer},"
 				  . " which no fetch of that id ever answered")
@@ -395,9 +462,23 @@ sub check_logs
 	for my $key (keys %$holds)
 	{
 		next unless $fetches{$key};    # not part of this load
+		next if $answered{$key}{ $holds->{$key} };
+		# a fetch in flight at a crash may have claimed it unseen: one of
+		# that id, or one whose id the server computed, in the same scope
+		my ($scope) = $key =~ m{^(\d+)/};
+		if ($unseen_fetch{$key})
+		{
+			$count->{held_by_unseen_fetch}++;
+			next;
+		}
+		if ($unseen_hot_fetches{$scope})
+		{
+			$unseen_hot_fetches{$scope}--;
+			$count->{held_by_unseen_fetch}++;
+			next;
+		}
 		$bad->("dedup_id $key holds $holds->{$key}, which no fetch of it answered"
-			  . " (except in rolled-back transactions)")
-		  unless $answered{$key}{ $holds->{$key} };
+			  . " (except in rolled-back transactions)");
 	}
 
 	for my $item (keys %holders_of_item)
@@ -464,7 +545,7 @@ sub summary
 	my @order = qw(fetch_calls fetch_committed fetch_rolled_back fetch_unknown
 	  null_answers concurrent_pairs committed_answers_checked release_committed release_unknown
 	  releases_effective dispense_calls numbers_dispensed banks items_total
-	  items_handed_out items_left claims_held);
+	  items_handed_out items_left claims_held unseen_F unseen_R held_by_unseen_fetch);
 	return join(' ', (map { "$_=" . ($c->{$_} // 0) } @order),
 		"violations=$result->{violations}");
 }

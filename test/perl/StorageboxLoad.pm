@@ -9,6 +9,7 @@
 #   kind|txn|mode|name|dedup_id|ts|answer
 #
 # kind    F sb_fetch_item, R sb_release, N sb_next (answer: comma list),
+#         r the announcement of the sb_release that follows (answer ?),
 #         E end of script
 # txn     transaction number within the client (a statement outside BEGIN
 #         has its own); lines of one BEGIN ... COMMIT block share it
@@ -25,6 +26,13 @@
 # an upper bound of the commit time, and the line's own ts a lower bound.
 # A last block with no later line (the server crashed) is "unknown": the
 # client got an answer but no acknowledged COMMIT.
+#
+# A client cut off by a crash may also have had one autocommit statement
+# in flight whose COMMIT was written but whose answer never arrived: the
+# server sends a statement's result after its commit.  That statement left
+# no line.  A release announces itself (kind r) for that reason, and the
+# checker reads a fetch in flight from the client's script (the statement
+# after the log's last line, StorageboxCheck::parse_logs).
 #
 # Copyright (c) storagebox authors; PostgreSQL License.
 
@@ -188,9 +196,15 @@ sub client_script
 		}
 		elsif ($r < $cfg->{p_release})
 		{
+			# The release is announced by a line of its own (kind r) with
+			# the id it will release, the id computed once: a release whose
+			# COMMIT is written but whose answer never reaches the client
+			# (the server dies in between) still shows in the log.
 			my ($b, $id) = ($pick_bank->(), $pick_id->(0.5));
-			push @out, "SELECT 'R', $txn, 'a', '$b', h.id, $TS,"
-			  . " coalesce(sb_release('$b', h.id), '~') FROM (SELECT $id AS id) h;";
+			push @out, "SELECT $id AS rid \\gset",
+			  "SELECT 'r', $txn, 'a', '$b', :'rid', $TS, '?';",
+			  "SELECT 'R', $txn, 'a', '$b', :'rid', $TS,"
+			  . " coalesce(sb_release('$b', :'rid'), '~');";
 		}
 		elsif ($r < $cfg->{p_release} + $cfg->{p_dispense})
 		{
