@@ -3,7 +3,6 @@
 -- objects 1.3 had).
 REVOKE ALL ON FUNCTION storagebox_data.checked_array(text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.checked_hold_for(interval) FROM PUBLIC;
-REVOKE ALL ON FUNCTION storagebox_data.claim_slot(integer, bigint, integer, text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.claim_row(integer, integer, text, interval, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.lock_own(integer, text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION storagebox_data.wait_for_row(integer, bigint) FROM PUBLIC;

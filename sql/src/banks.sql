@@ -105,20 +105,23 @@ $$;
  * Slot locks.  PL/pgSQL cannot read other transactions' uncommitted rows
  * (the C flavour's dirty snapshot), so a slot being claimed right now
  * looks like a hole.  Every claim of a slot without a claim row therefore
- * first takes the transaction-level advisory lock (@SB_LOCK_SLOT@, slot
- * key) through lock_empty_slot, never waiting: a fetch that cannot
- * get it treats the slot as taken (fast path) or as held uncommitted (slow
- * path).  The slot key is (bank_id * 1000003 + slot) mod 2^32, shifted into
- * int4; a collision only makes a fetch skip a slot for now (it stays a hole
- * and is claimed later) or wait for one more transaction.  Rows that exist
- * (released items, holds) are arbitrated by their row locks.
+ * goes through claim_empty_slot, which holds the slot's advisory lock
+ * (@SB_LOCK_SLOT@, slot key) while it looks at the slot and inserts, and
+ * keeps it to the end of the transaction only once its claim row is in:
+ * a fetch that cannot get it treats the slot as taken (fast path) or as
+ * held uncommitted (slow path).  The slot key is (bank_id * 1000003 +
+ * slot) mod 2^32, shifted into int4; a collision only makes a fetch skip a
+ * slot for now (it stays a hole and is claimed later) or wait for one more
+ * transaction.  Rows that exist (released items, holds) are arbitrated by
+ * their row locks.
  *
  * A transaction "holds an uncommitted claim" (the transaction-local setting
  * storagebox_sql.claimed) once it has claimed a slot, taken over a free row
  * or an expired hold, written any claim row (a renewal, a confirm, a
- * release) or locked a hold row: every row that other fetches may see as
- * free and wait for is locked only by such transactions.
- *
+ * release) or locked its own claim row: every row or slot lock that other
+ * fetches may wait for is held only by such transactions.  A claim that
+ * failed leaves nothing behind and does not count.
+
  * Rights.  A row that the dedup_id holds in another bank of the scope than
  * the one named is answered, renewed, confirmed or released only if the
  * caller has the right on that bank too (check_right by bank id), checked
@@ -131,29 +134,40 @@ $$;
  *      sb_release, a renewal of the same dedup_id);
  *  (b) when nothing is free but slots, released items or expired holds held
  *      uncommitted by other transactions, for one of them (a blocking slot
- *      lock, or FOR UPDATE on the row), then look again; only when this
- *      transaction holds no uncommitted claim, otherwise NULL at once.  A
- *      fetch that got a slot lock this way claims that slot at once, or
- *      makes it a free row (claim_slot), before it looks anywhere else.
- *      Likewise a fetch whose own expired hold is being taken over right
- *      now (its row is locked) waits for that transaction only when it
- *      holds no uncommitted claim; otherwise it fails with 40001, since its
- *      claim insert would have to wait for the taker.
- * Liveness: a slot lock is only ever held by a transaction that has written
- * a row into that slot (a claim, or a free row when its dedup_id went
- * elsewhere), or that is about to within the same call: claim_slot is the
- * next statement after every pg_try_advisory_xact_lock and after the
- * blocking wait.  A slot that a survey saw empty may have been filled and
- * committed since its snapshot: lock_empty_slot looks again under the lock
- * and keeps it only for an empty slot, so no waiter ever holds the lock of
- * a filled slot that another waiter waits for.  So a fetch that waits for a slot lock waits for a
- * transaction that holds a row of the bank uncommitted and ends without
- * waiting for the waiter (it holds a claim, so it never makes wait (b));
- * when it ends, the slot has a committed row, or is a hole again and its
- * lock is the waiter's, who claims it.  Until 1.7 the waiter looked
- * elsewhere first and could answer while keeping the lock of a hole to the
- * end of its transaction, making later fetches wait for a transaction that
- * was not filling it (test/specs/hole_waiters_sql.spec).
+ *      lock, or FOR UPDATE on the row, let go at once), then look again;
+ *      only when this transaction holds no uncommitted claim, otherwise
+ *      NULL at once.  A fetch that waited for a slot lock claims that slot
+ *      at once if it is still empty (claim_empty_slot), before it looks
+ *      anywhere else.  Likewise a fetch whose own expired hold is being
+ *      taken over right now (its row is locked) waits for that transaction
+ *      only when it holds no uncommitted claim; otherwise it fails with
+ *      40001, since its claim insert would have to wait for the taker.
+ * Liveness: a transaction-level slot lock is only ever held by a
+ * transaction whose uncommitted claim row is in that slot; the
+ * session-level lock that claim_empty_slot takes first is held only while
+ * it looks at the slot with a fresh snapshot and inserts, and is let go
+ * however that ends.  Inside, the only wait is the insert's wait (a) for a
+ * transaction claiming the same dedup_id, which holds an uncommitted claim
+ * and so never waits (b) for anybody.  So a fetch that waits for a slot
+ * lock waits for a transaction that holds a claim in that slot, or is
+ * inserting one, and ends without waiting for the waiter; when it ends,
+ * the slot has a committed row, or is a hole again and the waiter claims
+ * it.  Until 1.7 the waiter looked elsewhere first and could answer while
+ * keeping the lock of a hole to the end of its transaction, making later
+ * fetches wait for a transaction that was not filling it
+ * (test/specs/hole_waiters_sql.spec).  A transaction without an
+ * uncommitted claim holds no row lock either: a locking read (FOR UPDATE,
+ * with or without SKIP LOCKED) that meets a row another transaction has
+ * just changed locks its newest version before it rechecks the conditions,
+ * and PostgreSQL keeps that lock when the recheck fails; so every locking
+ * read that does not end in a claim or a kept lock runs in a subtransaction
+ * that is then undone (claim_row, lock_own, wait_for_row).  Until 2.0 such
+ * stray locks made wait-(b) waiters wait for each other (40P01 in
+ * test/t/090_burst.pl).  Until 2.0, too, a claim that lost its
+ * dedup_id to another transaction kept the slot lock and wrote a free row
+ * into the slot, so that a single fetch counted as holding a claim and
+ * failed with 40001 when its own expired hold was being taken over
+ * (test/t/090_burst.pl).
  * Every wait but (a) is made by a transaction without an uncommitted claim
  * for a transaction with one, which never makes such a wait; so every edge
  * of a wait-for cycle would be a wait (a), for a shared dedup_id: no cycle
@@ -162,85 +176,67 @@ $$;
  * owner's row lock it skips is a wait (a) edge of the owner only.
  */
 /*
- * Take the slot lock of (p_bank, p_slot) for a claim of that slot, but only
- * while the slot is empty: true when the lock is now held to the end of
- * the transaction, false when somebody else holds it (p_wait false) or
- * the slot has a committed row.  The lock is first taken at session level
- * (waiting for it when p_wait), and the slot is looked at under it with a
- * fresh snapshot: a survey's older snapshot may show a slot empty that was
- * filled and committed since.  Only an empty slot moves the lock to the
- * transaction, where claim_slot then writes a row (a claim, or a free row);
- * otherwise the lock is let go at once.  So a transaction-level slot lock
- * is only ever held by a transaction that writes a row into that slot.
- * Inside, nothing waits; an error lets the session-level lock go too.
+ * Claim the empty slot p_slot of p_bank for p_dedup_id, under its slot lock.
+ * The lock is first taken at session level (waiting for it when p_wait,
+ * else o_busy says that somebody holds it), and the slot is looked at under
+ * it with a fresh snapshot: a survey's older snapshot may show a slot empty
+ * that was filled and committed since.  In an empty slot the claim row is
+ * inserted; only then is the lock moved to the transaction, and in every
+ * case the session-level lock is let go before returning.  So a
+ * transaction-level slot lock is only ever held by a transaction whose
+ * uncommitted claim is in that slot, and a failed claim (the slot was
+ * filled, or the dedup_id was claimed and committed meanwhile: o_item NULL)
+ * leaves nothing behind: no row, no lock.  Inside, the only wait is the
+ * insert's for a transaction claiming the same dedup_id (wait (a)); an
+ * error lets the session-level lock go too.
  */
-CREATE FUNCTION storagebox_data.lock_empty_slot(p_bank integer, p_slot bigint, p_wait boolean)
-RETURNS boolean
+CREATE FUNCTION storagebox_data.claim_empty_slot(p_bank integer, p_slot bigint, p_scope integer,
+                                                 p_dedup_id text, p_hold_for interval, p_wait boolean,
+                                                 OUT o_item text, OUT o_busy boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     k integer := ((p_bank::bigint OPERATOR(pg_catalog.*) 1000003 OPERATOR(pg_catalog.+) p_slot)
                   OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer;
-    v_empty boolean;
+    v_item text;
+    v_now  timestamptz;
 BEGIN
+    o_busy := false;
     IF p_wait THEN
         PERFORM pg_catalog.pg_advisory_lock(@SB_LOCK_SLOT@, k);
     ELSIF NOT pg_catalog.pg_try_advisory_lock(@SB_LOCK_SLOT@, k) THEN
-        RETURN false;
+        o_busy := true;
+        RETURN;
     END IF;
     BEGIN
-        v_empty := NOT EXISTS (SELECT FROM storagebox_data.claim c
-                                WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
-                                  AND c.slot OPERATOR(pg_catalog.=) p_slot);
-        IF v_empty THEN
-            PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@, k);
+        IF NOT EXISTS (SELECT FROM storagebox_data.claim c
+                        WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
+                          AND c.slot OPERATOR(pg_catalog.=) p_slot) THEN
+            -- the claim row carries a copy of its item (items never change)
+            SELECT i.item INTO v_item FROM storagebox_data.item i
+             WHERE i.bank_id OPERATOR(pg_catalog.=) p_bank
+               AND i.slot OPERATOR(pg_catalog.=) p_slot;
+            v_now := pg_catalog.clock_timestamp();
+            INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item,
+                                                    held_since, hold_expires)
+            VALUES (p_bank, p_slot, p_scope, p_dedup_id, v_item,
+                    v_now, v_now OPERATOR(pg_catalog.+) p_hold_for)
+            ON CONFLICT DO NOTHING;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_advisory_xact_lock(@SB_LOCK_SLOT@, k);
+                PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
+                o_item := v_item;
+            END IF;
         END IF;
         PERFORM pg_catalog.pg_advisory_unlock(@SB_LOCK_SLOT@, k);
     EXCEPTION WHEN OTHERS OR query_canceled THEN
         PERFORM pg_catalog.pg_advisory_unlock(@SB_LOCK_SLOT@, k);
         RAISE;
     END;
-    RETURN v_empty;
 END
 $$;
-REVOKE ALL ON FUNCTION storagebox_data.lock_empty_slot(integer, bigint, boolean) FROM PUBLIC;
-
-CREATE FUNCTION storagebox_data.claim_slot(p_bank integer, p_slot bigint, p_scope integer, p_dedup_id text,
-                                           p_hold_for interval)
-RETURNS text
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_item text;
-    v_now  timestamptz;
-BEGIN
-    -- claim p_slot (its slot lock is ours) for p_dedup_id; NULL when the slot
-    -- or the dedup_id was taken by a committed claim.  A slot we hold but
-    -- could not claim because the dedup_id went to someone else becomes a
-    -- free row, so that every slot lock is held by an uncommitted claim.
-    -- the claim row carries a copy of its item (items never change)
-    SELECT i.item INTO v_item FROM storagebox_data.item i
-     WHERE i.bank_id OPERATOR(pg_catalog.=) p_bank
-       AND i.slot OPERATOR(pg_catalog.=) p_slot;
-    v_now := pg_catalog.clock_timestamp();
-    INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item, held_since, hold_expires)
-    VALUES (p_bank, p_slot, p_scope, p_dedup_id, v_item, v_now, v_now OPERATOR(pg_catalog.+) p_hold_for)
-    ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-        INSERT INTO storagebox_data.claim AS c (bank_id, slot, scope_id, dedup_id, item)
-        VALUES (p_bank, p_slot, NULL, NULL, v_item)
-        ON CONFLICT DO NOTHING;
-        IF FOUND THEN
-            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-        END IF;
-        RETURN NULL;
-    END IF;
-    PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-    RETURN v_item;
-END
-$$;
+REVOKE ALL ON FUNCTION storagebox_data.claim_empty_slot(integer, bigint, integer, text, interval, boolean) FROM PUBLIC;
 
 -- Take over one row of the bank for p_dedup_id without waiting for it:
 -- with p_expired false a released item (the lowest slot), with p_expired
@@ -273,7 +269,11 @@ BEGIN
                FOR UPDATE SKIP LOCKED;
         END IF;
         IF NOT FOUND THEN
-            RETURN NULL;
+            -- undo the subtransaction: the scan may have locked a row that
+            -- another transaction changed meanwhile and that then failed
+            -- the recheck (PostgreSQL keeps such a lock), and a fetch that
+            -- holds no claim must hold no row lock (wait (b))
+            RAISE SQLSTATE 'SBW02';
         END IF;
         v_now := pg_catalog.clock_timestamp();
         UPDATE storagebox_data.claim AS c
@@ -281,7 +281,9 @@ BEGIN
                held_since = v_now, hold_expires = v_now OPERATOR(pg_catalog.+) p_hold_for
          WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
            AND c.slot OPERATOR(pg_catalog.=) v_slot;
-    EXCEPTION WHEN unique_violation THEN
+    EXCEPTION WHEN SQLSTATE 'SBW02' THEN
+        RETURN NULL;
+    WHEN unique_violation THEN
         -- a committed row holds our dedup_id's key: under REPEATABLE READ
         -- and SERIALIZABLE one this snapshot cannot see (expired or not)
         -- would make the fetch look again for ever
@@ -317,15 +319,24 @@ AS $$
 BEGIN
     o_busy := false;
     LOOP
-        SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
-          FROM storagebox_data.claim c
-         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
-           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
-           AND c.bank_id OPERATOR(pg_catalog.=) p_bank
-           FOR UPDATE SKIP LOCKED;
-        IF FOUND THEN
-            RETURN;
-        END IF;
+        -- Each locking read runs in a subtransaction that is undone when
+        -- it finds no row: a row that another transaction changed meanwhile
+        -- (taken over, released) fails the recheck but stays locked, and
+        -- nothing may be left locked by a call that holds no claim.
+        BEGIN
+            SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
+              FROM storagebox_data.claim c
+             WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+               AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+               AND c.bank_id OPERATOR(pg_catalog.=) p_bank
+               FOR UPDATE SKIP LOCKED;
+            IF FOUND THEN
+                RETURN;
+            END IF;
+            RAISE SQLSTATE 'SBW02';
+        EXCEPTION WHEN SQLSTATE 'SBW02' THEN
+            NULL;
+        END;
         SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
           FROM storagebox_data.claim c
          WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
@@ -341,15 +352,20 @@ BEGIN
             o_busy := true;
             RETURN;
         END IF;
-        SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
-          FROM storagebox_data.claim c
-         WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
-           AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
-           AND c.bank_id OPERATOR(pg_catalog.=) p_bank
-           FOR UPDATE;
-        IF FOUND THEN
-            RETURN;
-        END IF;
+        BEGIN
+            SELECT c.bank_id, c.slot, c.item, c.hold_expires INTO o_bank, o_slot, o_item, o_expires
+              FROM storagebox_data.claim c
+             WHERE c.scope_id OPERATOR(pg_catalog.=) p_scope
+               AND c.dedup_id OPERATOR(pg_catalog.=) p_dedup_id
+               AND c.bank_id OPERATOR(pg_catalog.=) p_bank
+               FOR UPDATE;
+            IF FOUND THEN
+                RETURN;
+            END IF;
+            RAISE SQLSTATE 'SBW02';
+        EXCEPTION WHEN SQLSTATE 'SBW02' THEN
+            NULL;
+        END;
     END LOOP;
 END
 $$;
@@ -419,9 +435,9 @@ BEGIN
             PERFORM storagebox_data.wait_for_row(o.o_bank, o.o_slot);
             CONTINUE;
         END IF;
-        IF o.o_expires IS NOT NULL THEN
-            PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
-        END IF;
+        -- the row is locked to the end of the transaction: a fetch of the
+        -- same dedup_id may wait for it (wait (a))
+        PERFORM pg_catalog.set_config('storagebox_sql.claimed', 'on', true);
         v_now := pg_catalog.clock_timestamp();
         IF o.o_expires IS NOT NULL AND o.o_expires OPERATOR(pg_catalog.<=) v_now THEN
             UPDATE storagebox_data.claim AS c
@@ -446,6 +462,7 @@ DECLARE
     v_w       bigint;
     v_pending bigint;
     v_holes   boolean;
+    v_busy    boolean;
     v_hint    text;
     v_first   boolean := true;
     v_now     timestamptz;
@@ -459,14 +476,16 @@ BEGIN
         END IF;
         v_hint := pg_catalog.regexp_replace(v_hint, ':[0-9]+,?', ':');
         PERFORM pg_catalog.set_config('storagebox_sql.holes', v_hint, false);
-        IF v_slot OPERATOR(pg_catalog.<=) v_total
-           AND storagebox_data.lock_empty_slot(v_bank, v_slot, false) THEN
-            v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
+        IF v_slot OPERATOR(pg_catalog.<=) v_total THEN
+            SELECT e.o_item, e.o_busy INTO v_item, v_busy
+              FROM storagebox_data.claim_empty_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for, false) e;
             IF v_item IS NOT NULL THEN
                 RETURN v_item;
             END IF;
-            v_first := false;
-            EXIT;
+            IF NOT v_busy THEN
+                v_first := false;
+                EXIT;
+            END IF;
         END IF;
     END LOOP;
 
@@ -481,8 +500,8 @@ BEGIN
         v_first := false;
         v_slot := pg_catalog.nextval(v_cursor);
         EXIT WHEN v_slot OPERATOR(pg_catalog.>) v_total;
-        CONTINUE WHEN NOT storagebox_data.lock_empty_slot(v_bank, v_slot, false);
-        v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
+        SELECT e.o_item, e.o_busy INTO v_item, v_busy
+          FROM storagebox_data.claim_empty_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for, false) e;
         IF v_item IS NOT NULL THEN
             IF v_slot OPERATOR(pg_catalog.%) 256 OPERATOR(pg_catalog.=) 0
                AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
@@ -524,11 +543,11 @@ BEGIN
                                       AND c.slot OPERATOR(pg_catalog.=) s)
             LOOP
                 v_holes := true;
-                IF storagebox_data.lock_empty_slot(v_bank, v_slot, false) THEN
-                    v_item := storagebox_data.claim_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for);
-                    IF v_item IS NOT NULL THEN
-                        RETURN v_item;
-                    END IF;
+                SELECT e.o_item, e.o_busy INTO v_item, v_busy
+                  FROM storagebox_data.claim_empty_slot(v_bank, v_slot, v_scope, p_dedup_id, p_hold_for, false) e;
+                IF v_item IS NOT NULL THEN
+                    RETURN v_item;
+                ELSIF NOT v_busy THEN
                     -- claimed and committed since we looked, or our dedup_id
                     -- was given an item meanwhile
                     v_item := storagebox_data.held_item(v_bank, v_scope, p_dedup_id, p_hold_for, p_caller);
@@ -558,14 +577,13 @@ BEGIN
         END IF;
         IF v_pending IS NOT NULL THEN
             -- queue for the slot lock as a claimer: once it is ours, the
-            -- slot's claimer has ended, and the slot is claimed or made a
-            -- free row at once, so that a slot lock is only ever held by a
-            -- transaction that writes a row into that slot
-            IF storagebox_data.lock_empty_slot(v_bank, v_pending, true) THEN
-                v_item := storagebox_data.claim_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for);
-                IF v_item IS NOT NULL THEN
-                    RETURN v_item;
-                END IF;
+            -- slot's claimer has ended, and the slot is claimed at once if
+            -- it is still empty, so that a slot lock is only ever held by a
+            -- transaction with a claim in that slot
+            SELECT e.o_item INTO v_item
+              FROM storagebox_data.claim_empty_slot(v_bank, v_pending, v_scope, p_dedup_id, p_hold_for, true) e;
+            IF v_item IS NOT NULL THEN
+                RETURN v_item;
             END IF;
             CONTINUE;
         END IF;

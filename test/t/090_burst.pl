@@ -59,26 +59,6 @@ use StorageboxBurst;
 use StorageboxCheck;
 use StorageboxLoad;
 
-# A known bug, reported as TODO rather than hidden: under this burst the
-# SQL flavour can fail a single-call transaction with 40P01 (deadlock
-# detected) among transactions of the same dedup_ids, or with 40001 when
-# its own expired hold is being taken over after the call wrote a free row
-# (it then counts as holding a claim); the C flavour never does, and
-# either error there, or any other error in either flavour, fails.  A
-# round that meets it ends its series; the rounds before it are checked as
-# usual.
-our $TODO;
-my $SQL_DEADLOCK = 'known bug: the SQL flavour can fail a call with 40P01 or 40001 under the burst';
-sub sql_deadlock_only
-{
-	my ($errors) = @_;
-	return 0 if $sb_flavour ne 'sql' || $errors eq '';
-	return !grep {
-		/ERROR:/ && !/deadlock detected/
-		  && !/concurrent takeover of the expired hold of the same dedup_id/
-	} split /\n/, $errors;
-}
-
 my $BOUND         = 60;     # seconds a round may take
 my $CONNECT_BOUND = 300;    # seconds for pgbench to open its connections
 my $GATE          = 90;     # advisory lock class of the rounds' gates
@@ -341,7 +321,6 @@ sub run_series
 	$dbh->do("SELECT pg_advisory_lock($GATE, ?)", undef, $_) for @rounds;
 	my (@times, $pg);
 	my $done = 0;
-	my $series_todo = 0;
 	my $start = time;
 	for my $r (@rounds)
 	{
@@ -375,14 +354,7 @@ sub run_series
 		});
 		my $seconds = time - $t0;
 		my $errors = pgbench_errors($pg);
-		my $no_error;
-		{
-			# the SQL flavour's known deadlock (see $SQL_DEADLOCK): a round
-			# whose only errors are 40P01 is reported as TODO, not hidden
-			local $TODO = $SQL_DEADLOCK if sql_deadlock_only($errors);
-			$no_error = is($errors, '', "$o{label}: round $r: no call failed");
-			$series_todo = 1 if !$no_error && $TODO;
-		}
+		my $no_error = is($errors, '', "$o{label}: round $r: no call failed");
 		if (!$no_error || !ok($finished, "$o{label}: round $r finished within $BOUND s"))
 		{
 			dump_waits(sprintf("round %d, %.1f s after it started", $r, $seconds));
@@ -409,10 +381,7 @@ sub run_series
 	note sprintf("%s: %d of %d rounds finished and checked; round time median %.2f s, max %.2f s;"
 		  . " series %.1f s", $o{label}, $done, scalar(@rounds),
 		@sorted ? $sorted[ $#sorted / 2 ] : 0, @sorted ? $sorted[-1] : 0, time - $start);
-	{
-		local $TODO = $SQL_DEADLOCK if $series_todo;
-		is($done, scalar(@rounds), "$o{label}: all " . scalar(@rounds) . " rounds finished and checked");
-	}
+	is($done, scalar(@rounds), "$o{label}: all " . scalar(@rounds) . " rounds finished and checked");
 	$dbh->do("SELECT pg_advisory_unlock_all()");
 
 	# the database-wide invariants, over every bank so far
