@@ -11,7 +11,7 @@
 # holds the same id again half of the time.  Demand is well above supply:
 # the banks are sold out most of the time and expired holds must be handed
 # out again; a top-up client adds a few items now and then so that this
-# goes on to the end.
+# goes on to the end: 6 items for every 50 holds asked.
 #
 # Once every hold has expired, the checker (StorageboxCheck::check and
 # check_holds) proves from the database and the client logs:
@@ -30,7 +30,10 @@
 # one NULL.  The counts the checks rest on are asserted, so the test cannot
 # pass vacuously.
 #
-# SB_HOLDS_SECONDS (default 12) is the length of the load.
+# The load is measured in holds, not seconds: each client asks its share of
+# SB_HOLDS_GOAL (default 1,800) new holds, however slow the machine is, so
+# the counts asserted below do not depend on its speed; SB_HOLDS_BOUND
+# (default 180 s) bounds the load, and a load cut off by it fails the count.
 
 use strict;
 use warnings;
@@ -47,7 +50,9 @@ use StorageboxCheck;
 use StorageboxLoad;
 
 my $clients  = 16;
-my $seconds  = StorageboxLoad::env_int('SB_HOLDS_SECONDS', 12);
+my $goal     = StorageboxLoad::env_int('SB_HOLDS_GOAL', 1800);
+my $bound    = StorageboxLoad::env_int('SB_HOLDS_BOUND', 180);
+my $quota    = int(($goal + $clients - 1) / $clients);
 my $tmp      = "$PostgreSQL::Test::Utils::tmp_check/holds_load";
 make_path($tmp);
 
@@ -149,7 +154,7 @@ sub client
 			hold_ms => $hold_ms } unless $what eq 'drop';
 	};
 
-	while (time < $end)
+	while (($stat{calls_H} // 0) < $quota && time < $end)
 	{
 		@pending = sort { $a->{due} <=> $b->{due} } @pending;
 		if (@pending && $pending[0]{due} <= time)
@@ -217,27 +222,48 @@ sub client
 	$dbh->disconnect;
 }
 
-# Adds 6 items to a bank every 300 ms, so that items keep coming.
+# Holds asked so far, from the client logs (a block's lines are written
+# when it ends).
+sub holds_logged
+{
+	my $n = 0;
+	for my $w (1 .. $clients)
+	{
+		open(my $fh, '<', "$tmp/client$w.log") or next;
+		while (<$fh>) { $n++ if /^H\|/; }
+		close($fh);
+	}
+	return $n;
+}
+
+# Adds 6 items to a bank for every 50 holds asked, so that items keep
+# coming at the same pace whatever the machine's speed, until the clients
+# are done ($tmp/done).
 sub topup
 {
 	my ($end) = @_;
 	my $dbh = connect_db();
 	my $k = 0;
-	while (time < $end - 1)
+	while (!-e "$tmp/done" && time < $end)
 	{
-		my $bank = $banks[ $k % @banks ];
-		$k++;
-		$dbh->do("SELECT sb_add_items(?, array(SELECT ? || g FROM generate_series(1, 6) g))",
-			undef, $bank, "$bank:top$k-") or die $dbh->errstr;
-		sleep(0.3);
+		if (holds_logged() >= 50 * ($k + 1))
+		{
+			my $bank = $banks[ $k % @banks ];
+			$k++;
+			$dbh->do("SELECT sb_add_items(?, array(SELECT ? || g FROM generate_series(1, 6) g))",
+				undef, $bank, "$bank:top$k-") or die $dbh->errstr;
+			next;
+		}
+		sleep(0.05);
 	}
 	$dbh->disconnect;
 }
 
 
 my $t0 = time;
-my $end = $t0 + $seconds;
-my @pids = (StorageboxLoad::spawn(sub { topup($end) }), map { my $w = $_; StorageboxLoad::spawn(sub { client($w, $end) }) } 1 .. $clients);
+my $end = $t0 + $bound;
+my $topup = StorageboxLoad::spawn(sub { topup($end) });
+my @pids = map { my $w = $_; StorageboxLoad::spawn(sub { client($w, $end) }) } 1 .. $clients;
 my $died = 0;
 for my $pid (@pids)
 {
@@ -245,6 +271,10 @@ for my $pid (@pids)
 	$died++ if $? != 0;
 }
 my $t1 = time;
+open(my $done, '>', "$tmp/done") or die;
+close($done);
+waitpid($topup, 0);
+$died++ if $? != 0;
 is($died, 0, 'every client ran to the end');
 
 # every hold (1 s at most) has expired
@@ -284,7 +314,7 @@ diag($_) for @{ $res->{messages} };
 is($res->{violations}, 0, 'hold checks: violations=0');
 
 my $c = $res->{counts};
-cmp_ok($c->{calls_H} // 0, '>=', 1500, 'at least 1500 holds asked');
+cmp_ok($c->{calls_H} // 0, '>=', $goal, "at least $goal holds asked (within $bound s)");
 cmp_ok($c->{nulls_H} // 0, '>=', 200, 'the banks were sold out (at least 200 NULL holds)');
 cmp_ok($c->{confirmed} // 0, '>=', 300, 'at least 300 confirms answered an item');
 is($c->{confirmed_checked_in_db} // 0, $c->{confirmed} // -1,
