@@ -3,15 +3,13 @@
 # missing: tools/install_deps.sh [VERSION...]   (default 15, Debian 12's)
 # Each VERSION brings postgresql-VERSION and postgresql-server-dev-VERSION;
 # every run brings the rest (compiler, libpq, the Perl modules of the TAP
-# tests, pgbouncer, and what test/t/095_docs_examples.pl runs the README's
-# Python and Java programs with: psycopg, the JDBC driver and a JDK).  SB_APT_RELEASE (say experimental) is passed to
+# tests, pgbouncer).  SB_APT_RELEASE (say experimental) is passed to
 # apt-get as -t, for a version that only that suite packages.  Runs apt-get
 # only when something is missing; needs root (or sudo).
 set -eu
 
 versions=${*:-15}
-PACKAGES="libpq-dev build-essential libipc-run-perl libdbd-pg-perl pgbouncer
-    python3-psycopg libpostgresql-jdbc-java default-jdk-headless"
+PACKAGES="libpq-dev build-essential libipc-run-perl libdbd-pg-perl pgbouncer"
 for v in $versions; do
     PACKAGES="postgresql-$v postgresql-server-dev-$v $PACKAGES"
 done
