@@ -34,10 +34,13 @@ OBJS = \
 # The scripts of both flavours are committed; released ones are never
 # edited (sql/released.sha256, make check_released).  CREATE EXTENSION runs
 # a flavour's base script and then its upgrade scripts up to
-# default_version.  Release guard: each flavour has a script that ends at
-# its default_version.
+# default_version.  Release guard: both flavours carry one version, and
+# each flavour has a script that ends at it.
 C_SCRIPTS = $(sort $(wildcard sql/storagebox/storagebox--*.sql))
 SQL_SCRIPTS = $(sort $(wildcard sql/storagebox_sql/storagebox_sql--*.sql))
+ifneq ($(EXTVERSION),$(SQL_EXTVERSION))
+$(error storagebox.control says $(EXTVERSION) and storagebox_sql.control $(SQL_EXTVERSION): both flavours carry one version)
+endif
 ifeq ($(filter %--$(EXTVERSION).sql,$(C_SCRIPTS)),)
 $(error no script of storagebox ends at $(EXTVERSION) in sql/storagebox/)
 endif
