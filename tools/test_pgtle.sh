@@ -17,7 +17,7 @@
 #   It is local only: CI has no pg_tle (Debian does not package it), so it
 #   skips there.  Install pg_tle (its own instructions say how) into a
 #   private copy of PostgreSQL; the system PostgreSQL must stay without
-#   pg_tle.  The last run was with pg_tle 1.5.2 on PostgreSQL 15.20.
+#   pg_tle.  The last run was with pg_tle 1.5.3 on PostgreSQL 15.20.
 #
 # What it does, on a throwaway cluster (initdb in a temp dir, Unix socket
 # only, shared_preload_libraries = 'pg_tle', run as "postgres" when invoked
