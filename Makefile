@@ -1,7 +1,8 @@
-# storagebox: built with PGXS.  Two flavours of one extension:
-#   storagebox      C (src/), scripts sql/storagebox--*.sql
-#   storagebox_sql  SQL and PL/pgSQL only, its script generated from sql/src
-# Versions come from the control files.
+# storagebox: built with PGXS.  Two flavours of one extension, one version:
+#   storagebox      C (src/), scripts in sql/storagebox/
+#   storagebox_sql  SQL and PL/pgSQL only, scripts in sql/storagebox_sql/
+# Each folder holds one base install script and the upgrade scripts
+# (sql/README.md); the version comes from the control files.
 EXTENSION = storagebox storagebox_sql
 control_version = $(shell grep default_version $(1).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 EXTVERSION = $(call control_version,storagebox)
@@ -30,32 +31,23 @@ OBJS = \
 	src/citus_conninfo.o \
 	src/citus_direct.o
 
-# The C flavour's scripts are all committed, and never edited once released
-# (sql/storagebox--1.3--1.4.sql is the file make built, at 1.4's release,
-# from pieces it shared with the SQL flavour).
-
-# The SQL flavour's install script, from its pieces (sql/src/README).  The
-# advisory-lock class ids are defined here once.
-SB_LOCK_SLOT = 1935827201
-SB_LOCK_DISPENSER = 1935827202
-SQL_SCRIPT = sql/storagebox_sql--$(SQL_EXTVERSION).sql
-SQL_PIECES = sql/src/head.sql sql/src/schema.sql sql/src/schema_1.4.sql sql/src/citus.sql sql/src/checks.sql sql/src/setting.sql \
-	sql/src/banks.sql sql/src/dispensers.sql sql/src/shared.sql sql/src/holds.sql sql/src/operate.sql \
-	sql/src/acl.sql sql/src/acl_1.4.sql
-# Its released scripts, committed and never edited (1.4, 1.5 and 1.6 and
-# their upgrade scripts as make built them at their release), and the
-# upgrade script from 1.6, built from the pieces 1.7 changed
-# (sql/src/README).
-SQL_RELEASED = sql/storagebox_sql--1.3.sql sql/storagebox_sql--1.4.sql sql/storagebox_sql--1.3--1.4.sql \
-	sql/storagebox_sql--1.5.sql sql/storagebox_sql--1.4--1.5.sql \
-	sql/storagebox_sql--1.6.sql sql/storagebox_sql--1.5--1.6.sql
-SQL_UPGRADE_SCRIPT = sql/storagebox_sql--1.6--1.7.sql
-SQL_UPGRADE_PIECES = sql/src/sql_1.6--1.7.sql sql/src/banks.sql
-ifneq ($(filter $(SQL_SCRIPT),$(SQL_RELEASED)),)
-$(error $(SQL_SCRIPT) is a released script; raise default_version in storagebox_sql.control)
+# The scripts of both flavours are committed; released ones are never
+# edited (sql/released.sha256, make check_released).  CREATE EXTENSION runs
+# a flavour's base script and then its upgrade scripts up to
+# default_version.  Release guard: both flavours carry one version, and
+# each flavour has a script that ends at it.
+C_SCRIPTS = $(sort $(wildcard sql/storagebox/storagebox--*.sql))
+SQL_SCRIPTS = $(sort $(wildcard sql/storagebox_sql/storagebox_sql--*.sql))
+ifneq ($(EXTVERSION),$(SQL_EXTVERSION))
+$(error storagebox.control says $(EXTVERSION) and storagebox_sql.control $(SQL_EXTVERSION): both flavours carry one version)
 endif
-DATA_built = $(SQL_SCRIPT) $(SQL_UPGRADE_SCRIPT)
-DATA = $(filter-out $(DATA_built),$(wildcard sql/storagebox--*.sql) $(SQL_RELEASED))
+ifeq ($(filter %--$(EXTVERSION).sql,$(C_SCRIPTS)),)
+$(error no script of storagebox ends at $(EXTVERSION) in sql/storagebox/)
+endif
+ifeq ($(filter %--$(SQL_EXTVERSION).sql,$(SQL_SCRIPTS)),)
+$(error no script of storagebox_sql ends at $(SQL_EXTVERSION) in sql/storagebox_sql/)
+endif
+DATA = $(C_SCRIPTS) $(SQL_SCRIPTS)
 
 # Which flavour installcheck tests: FLAVOR=c (default) or FLAVOR=sql.
 FLAVOR ?= c
@@ -103,33 +95,23 @@ include $(PGXS)
 # Rebuild every object when a shared header changes.
 $(OBJS): $(wildcard src/*.h)
 
-$(SQL_SCRIPT): $(SQL_PIECES) storagebox_sql.control Makefile
-	cat $(SQL_PIECES) | $(SQL_SUBST) > $@.tmp
-	mv $@.tmp $@
-
-# The substitutions of the SQL flavour's scripts; in the upgrade script
-# every CREATE FUNCTION and CREATE VIEW is CREATE OR REPLACE (see
-# sql/src/sql_1.6--1.7.sql).
-SQL_SUBST = sed -e 's/@VERSION@/$(SQL_EXTVERSION)/g' \
-		-e 's/@SB_LOCK_SLOT@/$(SB_LOCK_SLOT)/g' \
-		-e 's/@SB_LOCK_DISPENSER@/$(SB_LOCK_DISPENSER)/g'
-$(SQL_UPGRADE_SCRIPT): $(SQL_UPGRADE_PIECES) storagebox_sql.control Makefile
-	cat $(SQL_UPGRADE_PIECES) | $(SQL_SUBST) \
-		-e 's/^CREATE FUNCTION /CREATE OR REPLACE FUNCTION /' \
-		-e 's/^CREATE VIEW /CREATE OR REPLACE VIEW /' > $@.tmp
-	mv $@.tmp $@
-
-# The pg_tle install file of the SQL flavour (Amazon RDS and Aurora), and
-# the check that each body in it is the script byte for byte.
+# The pg_tle install file of the SQL flavour (Amazon RDS and Aurora): the
+# base script, every upgrade script and the default version, each body the
+# script byte for byte (check_dist proves it).
 all: $(PGTLE_DIST)
-$(PGTLE_DIST): $(SQL_SCRIPT) $(SQL_UPGRADE_SCRIPT) $(SQL_RELEASED) storagebox_sql.control tools/make_pgtle_dist.sh
+$(PGTLE_DIST): sql/storagebox_sql $(SQL_SCRIPTS) storagebox_sql.control tools/make_pgtle_dist.sh
 	@mkdir -p dist
-	tools/make_pgtle_dist.sh storagebox_sql storagebox_sql.control sql $@
+	tools/make_pgtle_dist.sh storagebox_sql storagebox_sql.control sql/storagebox_sql $@
 
-.PHONY: dist check_dist
+.PHONY: dist check_dist check_released
 dist: $(PGTLE_DIST)
 check_dist: $(PGTLE_DIST)
-	tools/check_pgtle_dist.sh $(PGTLE_DIST) storagebox_sql sql
+	tools/check_pgtle_dist.sh $(PGTLE_DIST) storagebox_sql sql/storagebox_sql
+
+# The released scripts are the ones they were at their release.
+check_released:
+	cd sql && sha256sum --quiet --strict -c released.sha256
+	@echo "$$(wc -l < sql/released.sha256) released scripts unchanged"
 
 # TAP tests live in test/t/ (PGXS's TAP_TESTS only looks in t/).
 .PHONY: prove_installcheck

@@ -20,8 +20,10 @@
 #                                where Citus is not installed
 #                     checks     the flavours' catalogs agree
 #                                (test/flavours/compare.sh), the pg_tle
-#                                file carries the script (make check_dist),
-#                                META.json's versions (test/meta_version.sh)
+#                                file carries the scripts (make check_dist),
+#                                META.json's versions (test/meta_version.sh),
+#                                released scripts unchanged (make
+#                                check_released)
 #                     bench      a smoke run of bench/run.sh and bench/burst.sh
 #                     examples   the HTTP examples (examples/run_tests.sh;
 #                                needs node 18 or later and npm), over the
@@ -49,7 +51,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 
 pg="" tiers="all" flavours="c sql" counts_out=""
 while [ $# -gt 0 ]; do
@@ -254,11 +256,11 @@ for flavour in $flavours; do
 done
 
 # one check each: the flavours' catalogs agree; the pg_tle file carries the
-# SQL flavour's script byte for byte; META.json's versions are the control
-# files'
+# SQL flavour's scripts byte for byte; META.json's versions are the control
+# files'; the released scripts are unchanged (sql/released.sha256)
 if want checks; then
     SECONDS=0
-    for check in "test/flavours/compare.sh" "make -s check_dist" "test/meta_version.sh"; do
+    for check in "test/flavours/compare.sh" "make -s check_dist" "test/meta_version.sh" "make -s check_released"; do
         if as_tester "$env && $check" >"$work/check.log" 2>&1; then
             count checks - 1 0 0; tail -1 "$work/check.log"; echo "$check: ok"
         else

@@ -4,7 +4,8 @@
 #
 # Usage:
 #   tools/test_pgtle.sh [SRC]
-#     SRC   tree holding storagebox_sql.control and sql/storagebox_sql--*.sql
+#     SRC   tree holding storagebox_sql.control and its scripts in
+#           sql/storagebox_sql/ (or, in trees before 2.0, in sql/)
 #           (default: this checkout).  It is copied, never written to.
 #   Env:  PG_BINDIR    PostgreSQL with pg_tle installed
 #                      (default /opt/pgtle/usr/lib/postgresql/15/bin)
@@ -16,7 +17,7 @@
 #   It is local only: CI has no pg_tle (Debian does not package it), so it
 #   skips there.  Install pg_tle (its own instructions say how) into a
 #   private copy of PostgreSQL; the system PostgreSQL must stay without
-#   pg_tle.  The last run was with pg_tle 1.5.2 on PostgreSQL 15.20.
+#   pg_tle.  The last run was with pg_tle 1.5.3 on PostgreSQL 15.20.
 #
 # What it does, on a throwaway cluster (initdb in a temp dir, Unix socket
 # only, shared_preload_libraries = 'pg_tle', run as "postgres" when invoked
@@ -78,15 +79,17 @@ step "copy of $src ($(git -C "$src" log --oneline -1 2>/dev/null || echo 'not a 
 mkdir "$work/src"
 tar -C "$src" --exclude=.git --exclude=tmp_check --exclude=results --exclude=output_iso -cf - . | tar -C "$work/src" -xf -
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$work/src"
-if ! compgen -G "$work/src/sql/$ext--*.sql" >/dev/null; then
+scripts=$work/src/sql/$ext
+[ -d "$scripts" ] || scripts=$work/src/sql
+if ! compgen -G "$scripts/$ext--*.sql" >/dev/null; then
     make -s -C "$work/src" FLAVOR=sql PG_CONFIG="$bindir/pg_config" >/dev/null \
-        || fail "no sql/$ext--*.sql in $src and make FLAVOR=sql did not produce them"
+        || fail "no $ext--*.sql in $scripts and make FLAVOR=sql did not produce them"
 fi
 
 step "install file"
 dist="$work/$ext--pgtle.sql"
-"$top/tools/make_pgtle_dist.sh" "$ext" "$work/src/$ext.control" "$work/src/sql" "$dist"
-"$top/tools/check_pgtle_dist.sh" "$dist" "$ext" "$work/src/sql" || fail "install file bodies differ from the scripts"
+"$top/tools/make_pgtle_dist.sh" "$ext" "$work/src/$ext.control" "$scripts" "$dist"
+"$top/tools/check_pgtle_dist.sh" "$dist" "$ext" "$scripts" || fail "install file bodies differ from the scripts"
 
 step "server: $("$bindir/postgres" --version), pg_tle $(sed -n "s/^default_version = '\(.*\)'/\1/p" "$sharedir/extension/pg_tle.control"), port $port"
 as_owner "'$bindir/initdb' -D '$work/data' -A trust -U postgres >'$work/initdb.log' 2>&1" \
@@ -123,7 +126,7 @@ GRANT CREATE ON DATABASE sb_smoke TO $admin;
 CREATE ROLE sb_tle_app LOGIN;
 EOF
 psql_as postgres sb_smoke -c "GRANT CREATE ON SCHEMA public TO $admin"
-for f in "$work/src/sql/$ext"--*.sql; do
+for f in "$scripts/$ext"--*.sql; do
     script=${f##*/}
     stored=$(psql_as postgres sb_smoke -Atc "SELECT pg_catalog.md5(pg_catalog.convert_to(pgtle.\"$script\"(), 'UTF8'))")
     want=$(md5sum <"$f" | cut -c1-32)

@@ -192,4 +192,63 @@ sub old_claims_answer
 		join('|', @item_of{qw(u1 v2 u8 u5 u6)}));
 }
 
+# Every released version of $extname (@released, oldest first) updated to
+# the default version: in a database of its own, CREATE EXTENSION $extname
+# VERSION '<v>', a bank with claims (one released) and, from 1.1, a
+# dispenser with numbers taken, then ALTER EXTENSION $extname UPDATE.  Each
+# upgraded catalog must be the one of database $fresh (a fresh CREATE
+# EXTENSION), and the data must be kept and go on.  The released versions
+# must be exactly the versions the server offers besides the default one,
+# so that a new release cannot be left out.  Runs Test::More tests: 1 + 6 a
+# version.
+sub update_from_each_release
+{
+	my ($node, $extname, $fresh, @released) = @_;
+	my $default = $node->safe_psql('postgres',
+		"SELECT default_version FROM pg_available_extensions WHERE name = '$extname'");
+	Test::More::is($node->safe_psql('postgres', qq{
+		SELECT string_agg(version, ' ' ORDER BY string_to_array(version, '.')::int[])
+		  FROM pg_available_extension_versions WHERE name = '$extname' AND version <> '$default'}),
+		"@released", "$extname: the versions besides the default $default are the released @released");
+	for my $v (@released)
+	{
+		(my $db = "from_$v") =~ s/\./_/g;
+		my $dispensers = $v ne '1.0';
+		$node->safe_psql('postgres', "CREATE DATABASE $db");
+		$node->safe_psql($db, qq{
+			CREATE EXTENSION $extname VERSION '$v';
+			SELECT sb_create_bank('kept', 'kept_scope');
+			SELECT sb_add_items('kept', ARRAY['k1', 'k2', 'k3', 'k4']);
+			SELECT sb_fetch_item('kept', 'before'), sb_fetch_item('kept', 'gone');
+			SELECT sb_release('kept', 'gone');
+		} . ($dispensers ? q{
+			SELECT sb_create_dispenser('kept_numbers');
+			SELECT sb_next('kept_numbers', 3);
+		} : ''));
+		Test::More::is($node->safe_psql($db, "SELECT extversion FROM pg_extension WHERE extname = '$extname'"),
+			$v, "$extname: installed at $v");
+		my $before = $node->safe_psql($db, "SELECT sb_lookup('kept', 'before')");
+		$node->safe_psql($db, "ALTER EXTENSION $extname UPDATE");
+		Test::More::is($node->safe_psql($db, "SELECT extversion FROM pg_extension WHERE extname = '$extname'"),
+			$default, "$extname: $v updated to $default");
+		my ($facts, $missing, $extra) = catalog_diff($node, $fresh, $db, $extname);
+		Test::More::diag("$v: missing after the upgrade: $_") for @$missing;
+		Test::More::diag("$v: extra after the upgrade: $_") for @$extra;
+		Test::More::is(scalar(@$missing) + scalar(@$extra), 0,
+			"$extname: $v updated has the fresh catalog (" . scalar(@$facts) . ' facts compared)');
+		Test::More::is($node->safe_psql($db, q{
+			SELECT sb_fetch_item('kept', 'before'), sb_lookup('kept', 'gone') IS NULL,
+			       sb_fetch_item('kept', 'after') NOT IN ('}
+			  . $before . q{'), (SELECT items_total FROM sb_banks WHERE bank = 'kept')}),
+			"$before|t|t|4", "$extname: the bank of $v is kept and goes on (repeat, released, new fetch)");
+		Test::More::is($node->safe_psql($db, "SELECT sb_hold_item('kept', 'held', '1 hour') IS NOT NULL, "
+			  . "sb_confirm('kept', 'held') IS NOT NULL"),
+			't|t', "$extname: a hold and a confirm on the bank of $v");
+		Test::More::is($node->safe_psql($db, $dispensers
+			  ? "SELECT sb_next('kept_numbers')" : "SELECT count(*) FROM sb_dispensers WHERE dispenser <> 'kept_numbers'"),
+			$dispensers ? '4' : '2', "$extname: " . ($dispensers
+			  ? "the dispenser of $v goes on after the 3 numbers taken" : "1.0 updated has the built-in dispensers"));
+	}
+}
+
 1;

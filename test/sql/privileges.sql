@@ -19,7 +19,8 @@ SET client_min_messages = warning;
 SELECT p.oid::regprocedure AS public_can_execute
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))
-   AND has_function_privilege('public', p.oid, 'EXECUTE');
+   AND has_function_privilege('public', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 SELECT c.oid::regclass AS public_can_read
   FROM pg_class c JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))

@@ -1,6 +1,10 @@
 
-# Upgrade to 1.4 (issue 12), C flavour only (the SQL flavour's is
-# 081_upgrade_catalog_sql.pl): an installation created at 1.3, with banks,
+# Upgrades of the C flavour (the SQL flavour's are 081_upgrade_catalog_sql.pl).
+# Every released version (1.0 to 1.5), created with CREATE EXTENSION VERSION
+# and given a bank and a dispenser, updated with ALTER EXTENSION storagebox
+# UPDATE to 2.0, has exactly the catalog of a fresh CREATE EXTENSION
+# storagebox, and its data goes on (StorageboxCompare::update_from_each_release).
+# In more detail, across 1.4 (holds, per-bank rights): an installation created at 1.3, with banks,
 # claims, a released item and a dispenser, updated with ALTER EXTENSION
 # storagebox UPDATE, has exactly the catalog of a fresh CREATE EXTENSION
 # storagebox in another database -- not only the same member names
@@ -46,7 +50,7 @@ my $acl_before = $node->safe_psql('upgraded', q{
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox UPDATE');
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'storagebox'"),
-	'1.5', 'updated through 1.4 to 1.5');
+	'2.0', 'updated through 1.4 and 1.5 to 2.0');
 
 my ($fresh_facts, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox');
 my @fresh = @$fresh_facts;
@@ -101,6 +105,8 @@ my ($ret, $out, $err) = $node->psql('upgraded',
 	"SET ROLE upg_app; SELECT sb_fetch_item('old_b', 'app-1'), sb_lookup('old_a', 'u1');");
 is($out, 'b3|' . $item_of{u1}, 'a role with EXECUTE only fetches and looks up (old banks are unrestricted)')
   or diag($err);
+
+StorageboxCompare::update_from_each_release($node, 'storagebox', 'fresh', qw(1.0 1.1 1.2 1.3 1.4 1.5));
 
 $node->stop;
 done_testing();

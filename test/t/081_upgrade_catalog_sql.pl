@@ -1,11 +1,15 @@
 
-# Upgrade of the SQL flavour from 1.3 to 1.4 and on to 1.7 (SQL flavour only; the C
-# flavour's is 080_upgrade_catalog.pl): storagebox_sql created at 1.3 (the
-# released sql/storagebox_sql--1.3.sql), with banks, claims, a released
+# Upgrades of the SQL flavour (SQL flavour only; the C flavour's are
+# 080_upgrade_catalog.pl).  Every released version (1.3 to 1.7), created
+# with CREATE EXTENSION VERSION and given a bank and a dispenser, updated
+# with ALTER EXTENSION storagebox_sql UPDATE to 2.0, has exactly the catalog
+# of a fresh CREATE EXTENSION storagebox_sql, and its data goes on
+# (StorageboxCompare::update_from_each_release).  In more detail:
+# storagebox_sql created at 1.3 (sql/storagebox_sql/storagebox_sql--1.3.sql,
+# the base), with banks, claims, a released
 # item, a dispenser with numbers taken and a max_count setting, updated with
-# ALTER EXTENSION storagebox_sql UPDATE (sql/storagebox_sql--1.3--1.4.sql,
-# then the released sql/storagebox_sql--1.4--1.5.sql and 1.5--1.6, then the 1.6--1.7
-# script make builds),
+# ALTER EXTENSION storagebox_sql UPDATE (the scripts 1.3--1.4, 1.4--1.5,
+# 1.5--1.6, 1.6--1.7 and 1.7--2.0 in sql/storagebox_sql/),
 # has exactly the catalog of a fresh CREATE EXTENSION storagebox_sql in
 # another database: definitions (md5 of each PL/pgSQL source and of each
 # BEGIN ATOMIC body), privileges, initial privileges, dependencies
@@ -46,7 +50,7 @@ my @kept = qw(banks holders items dispensers bank_rights);    # the queries 1.3 
 my %before = map { $_ => $node->safe_psql('upgraded', $StorageboxCompare::QUERIES{$_}) } @kept;
 
 $node->safe_psql('upgraded', 'ALTER EXTENSION storagebox_sql UPDATE');
-is($node->safe_psql('upgraded', $version), '1.7', 'updated through 1.4, 1.5 and 1.6 to 1.7');
+is($node->safe_psql('upgraded', $version), '2.0', 'updated through 1.4, 1.5, 1.6 and 1.7 to 2.0');
 
 my ($fresh, $missing, $extra) = StorageboxCompare::catalog_diff($node, 'fresh', 'upgraded', 'storagebox_sql');
 diag("missing after the upgrade: $_") for @$missing;
@@ -66,6 +70,10 @@ ok((grep { /^function storagebox_data\.require_local_node\(\) / } @$fresh),
 	'the Citus guard of 1.5 is among the facts compared');
 is(scalar(grep { /^(function|member function) storagebox_data\.(claim_free\(|claim_slot\(integer,bigint,integer,text\)|fetch_new\(integer,integer,regclass,bigint,text\)|held_item\(integer,text\))/ } @$fresh), 0,
 	'the 1.3 functions that 1.4 has not are not among the facts (the upgrade dropped them)');
+is(scalar(grep { /^(function|member function) storagebox_data\.(claim_slot\(|lock_empty_slot\()/ } @$fresh), 0,
+	'the slot claim functions of 1.4 to 1.7 that 2.0 replaced are not among the facts (the upgrade dropped them)');
+ok((grep { /^function storagebox_data\.claim_empty_slot\(.* acl=/ } @$fresh),
+	'the slot claim of 2.0 is among the facts compared');
 
 # the data of 1.3, kept and behaving
 my $after = StorageboxCompare::snapshot($node, 'upgraded');
@@ -122,6 +130,8 @@ unlike($node->safe_psql('granted', "SELECT string_agg(initprivs::text, ' ') FROM
 is($out, 'b3|' . $node->safe_psql('granted', "SELECT sb_lookup('old_a', 'u1')") . '|6',
 	'the role with the EXECUTE granted at 1.3 fetches, looks up and draws numbers (old banks are unrestricted)')
   or diag($err);
+
+StorageboxCompare::update_from_each_release($node, 'storagebox_sql', 'fresh', qw(1.3 1.4 1.5 1.6 1.7));
 
 $node->stop;
 done_testing();
