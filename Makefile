@@ -26,9 +26,7 @@ OBJS = \
 	src/dispenser.o \
 	src/citus_guard.o \
 	src/citus_layout.o \
-	src/citus_delegate.o \
-	src/citus_conninfo.o \
-	src/citus_direct.o
+	src/citus_delegate.o
 
 # The C flavour's scripts are all committed, and never edited once released
 # (sql/storagebox--1.3--1.4.sql is the file make built, at 1.4's release,
@@ -85,10 +83,6 @@ SPECS := $(filter-out %_sql.spec,$(SPECS))
 endif
 ISOLATION = $(patsubst test/specs/%.spec,%,$(SPECS))
 ISOLATION_OPTS = --inputdir=test --load-extension=$(TEST_EXTENSION)
-
-# citus_direct.c talks to other nodes with libpq.
-PG_CPPFLAGS = -I$(libpq_srcdir)
-SHLIB_LINK_INTERNAL = $(libpq)
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 

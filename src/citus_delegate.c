@@ -76,16 +76,6 @@
  * plan cache once, so that those are made again through it.  shared_preload_libraries = 'citus,storagebox' avoids
  * even that.
  *
- * Direct calls.  With storagebox.citus_direct on, a statement the hook
- * would rewrite that a client sends outside a transaction block is left
- * as it is and its plan marked instead (DELEGATION_DIRECT): the call runs
- * here and goes to the node of its scope over storagebox's own connection
- * (citus_direct.c says when, and why it is cheaper).  Such a plan takes
- * the lock above when it is planned, and the function takes it again
- * where it runs, before it finds the node.  Its generic plan needs no
- * bank and is not dissuaded, so a prepared statement's is kept; where
- * it then runs inside a transaction block, the call routes itself.
- *
  * Read-only transactions.  The node that runs a delegated call does not
  * know that the caller's transaction is read-only (Citus passes on only
  * BEGIN ... READ ONLY), so the executor hook refuses to run a rewritten
@@ -125,7 +115,6 @@
 #include "bank_cache.h"
 #include "bank_probe.h"
 #include "citus_delegate.h"
-#include "citus_direct.h"
 #include "citus_guard.h"
 #include "citus_layout.h"
 #include "storagebox.h"
@@ -166,7 +155,6 @@ typedef enum DelegationOutcome
 {
 	DELEGATION_NONE,			/* not a fetch it handles: left alone */
 	DELEGATION_REWRITTEN,		/* now calls the function's _in_scope form */
-	DELEGATION_DIRECT,			/* left as it is, to go direct (citus_direct.c) */
 	DELEGATION_DISSUADE			/* a generic plan of such a fetch */
 } DelegationOutcome;
 
@@ -325,17 +313,7 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 		return DELEGATION_NONE;
 	args = (List *) bind_params((Node *) call->args, &cxt);
 	if (cxt.unbound)
-	{
-		/*
-		 * A generic plan.  One that goes direct needs no bank to be made
-		 * (the function finds the node when it runs), so the plan cache
-		 * may keep it; one for Citus to delegate would not know the bank.
-		 */
-		if (sb_direct_wanted() &&
-			OidIsValid(*in_scope = in_scope_function(call->funcid, *which)))
-			return DELEGATION_DIRECT;
-		return DELEGATION_DISSUADE;
-	}
+		return DELEGATION_DISSUADE; /* a generic plan: it cannot know the bank */
 	bank = linitial(args);
 	if (!IsA(bank, Const) || ((Const *) bank)->consttype != TEXTOID ||
 		((Const *) bank)->constisnull || contain_volatile_functions((Node *) args))
@@ -346,8 +324,6 @@ delegate_whole_call(Query *parse, ParamListInfo bound, Oid *in_scope, int *which
 		sb_layout_enter_scope(scope_id))
 		return DELEGATION_NONE;
 	*in_scope = target;
-	if (sb_direct_wanted())
-		return DELEGATION_DIRECT;
 
 	delegated = makeFuncExpr(target, TEXTOID,
 							 lcons(makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
@@ -381,17 +357,14 @@ storagebox_planner(Query *parse, const char *query_string, int cursor_options,
 	 * Citus chose the node from the placement it knew; a cached plan must
 	 * be made again when that changes.  Citus invalidates the relcache
 	 * entry of a distributed table when a shard of it moves, so the plan
-	 * depends on claim's.  A direct call finds the node when it runs.
+	 * depends on claim's.
 	 */
-	if (outcome == DELEGATION_DIRECT)
-		sb_direct_mark_plan(plan);
-	if (outcome == DELEGATION_REWRITTEN || outcome == DELEGATION_DIRECT)
+	if (outcome == DELEGATION_REWRITTEN)
 	{
 		PlanInvalItem *calls = makeNode(PlanInvalItem);
 
-		if (outcome == DELEGATION_REWRITTEN)
-			plan->relationOids = lappend_oid(plan->relationOids,
-											 get_relname_relid("claim", sb_data_namespace()));
+		plan->relationOids = lappend_oid(plan->relationOids,
+										 get_relname_relid("claim", sb_data_namespace()));
 		/*
 		 * and on the _in_scope function, which marks it for the executor
 		 * as a plan of that function's call

@@ -28,10 +28,7 @@
  * the shard, inside the caller's transaction.  There the same function
  * runs again and finds its shard local.  A routed call that still does
  * not find it (the shard moved in between) raises 40001 rather than
- * routing again.  A client's whole-statement call on the coordinator
- * outside a transaction block goes instead, when storagebox.citus_direct
- * is on, over a connection of storagebox's own to the node the map names
- * for the shard (citus_direct.c); the map keeps each shard's node for it.
+ * routing again.
  *
  * Shard moves.  Citus moves a shard by copying it, then blocking writes
  * with an ExclusiveLock on the shard's metadata lock (an advisory lock
@@ -89,7 +86,6 @@
 #include "utils/snapmgr.h"
 
 #include "bank_probe.h"
-#include "citus_direct.h"
 #include "citus_guard.h"
 #include "citus_layout.h"
 #include "storagebox.h"
@@ -116,9 +112,6 @@ typedef struct ScopeShard
 	int64		claim_shard;
 	int64		item_shard;
 	bool		local;			/* placed on this node */
-	const char *node_name;		/* Citus's name of its node (map->node_names) */
-	int32		node_port;
-	int32		node_id;		/* its pg_dist_node.nodeid */
 } ScopeShard;
 
 /*
@@ -147,7 +140,6 @@ typedef struct LayoutMap
 	Oid			bank_oids[SB_NUM_RELS];
 	int			nshards;
 	ScopeShard	shards[SB_MAX_SHARDS];
-	MemoryContext node_names;	/* the node names of shards */
 } LayoutMap;
 
 static LayoutMap *map = NULL;
@@ -286,12 +278,7 @@ load_map(void)
 	int			rc;
 
 	if (map == NULL)
-	{
 		map = MemoryContextAllocZero(TopMemoryContext, sizeof(LayoutMap));
-		map->node_names = AllocSetContextCreate(TopMemoryContext, "storagebox node names",
-												ALLOCSET_SMALL_SIZES);
-	}
-	MemoryContextReset(map->node_names);
 	map->valid = false;
 	map->nshards = 0;
 	map->bank_resolved = false;
@@ -311,17 +298,9 @@ load_map(void)
 		"                  AND p.groupid OPERATOR(pg_catalog.=)"
 		"                      (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l)),"
 		"       (SELECT d.colocationid FROM pg_catalog.pg_dist_partition d"
-		"         WHERE d.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid),"
-		"       n.nodename, n.nodeport, n.nodeid"
+		"         WHERE d.logicalrelid OPERATOR(pg_catalog.=) s.logicalrelid)"
 		"  FROM pg_catalog.pg_dist_shard s"
 		"  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.logicalrelid"
-		"  LEFT JOIN LATERAL (SELECT n.nodename, n.nodeport, n.nodeid"
-		"                       FROM pg_catalog.pg_dist_placement p"
-		"                       JOIN pg_catalog.pg_dist_node n"
-		"                         ON n.groupid OPERATOR(pg_catalog.=) p.groupid"
-		"                      WHERE p.shardid OPERATOR(pg_catalog.=) s.shardid"
-		"                        AND n.noderole::pg_catalog.text OPERATOR(pg_catalog.=) 'primary'"
-		"                      ORDER BY n.nodeid LIMIT 1) n ON true"
 		" WHERE c.relnamespace OPERATOR(pg_catalog.=)"
 		"       'storagebox_data'::pg_catalog.regnamespace"
 		"   AND c.relname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{bank,claim,item}')"
@@ -348,7 +327,6 @@ load_map(void)
 			else if (strcmp(rel, "claim") == 0)
 			{
 				ScopeShard *s;
-				char	   *node;
 
 				if (nclaim == SB_MAX_SHARDS)
 					ereport(ERROR,
@@ -363,10 +341,6 @@ load_map(void)
 				s->claim_shard = shardid;
 				s->local = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 				map->colocation_id = DatumGetUInt32(SPI_getbinval(tup, desc, 6, &isnull));
-				node = SPI_getvalue(tup, desc, 7);
-				s->node_name = node != NULL ? MemoryContextStrdup(map->node_names, node) : NULL;
-				s->node_port = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
-				s->node_id = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 			}
 			else if (strcmp(rel, "item") == 0 && nitem < nclaim)
 			{
@@ -789,24 +763,6 @@ route_through_citus(FunctionCallInfo fcinfo, int32 scope_id)
 Datum
 sb_layout_route(FunctionCallInfo fcinfo, int32 scope_id)
 {
-	Datum		result;
-
-	/*
-	 * A client's whole-statement call on the coordinator, outside a
-	 * transaction block, with storagebox.citus_direct on: over a direct
-	 * connection when one can be had (citus_direct.c).  The map is the one
-	 * sb_layout_enter_scope read under the shard lock.
-	 */
-	if (sb_direct_allowed() && !in_routed_call())
-	{
-		const ScopeShard *s;
-
-		ensure_map();
-		s = &map->shards[shard_of_scope(scope_id)];
-		if (s->node_name != NULL &&
-			sb_direct_call(fcinfo, s->node_name, s->node_port, s->node_id, &result))
-			return result;
-	}
 	return route_through_citus(fcinfo, scope_id);
 }
 

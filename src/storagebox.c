@@ -35,7 +35,6 @@
 #include "utils/memutils.h"
 
 #include "citus_delegate.h"
-#include "citus_direct.h"
 #include "storagebox.h"
 
 PG_MODULE_MAGIC;
@@ -60,7 +59,6 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	sb_delegation_init();
-	sb_direct_init();
 
 	MarkGUCPrefixReserved("storagebox");
 }
