@@ -3,14 +3,9 @@
  * storagebox.c
  *	  Module entry point: the magic block and the storagebox.* settings.
  *
- * The rest of the extension is split by concern:
- *	  args.c		argument checks shared by every SQL entry point
- *	  bank_fetch.c	sb_fetch_item, the exactly-once claim of a bank item
- *	  seq_run.c		taking a contiguous run of N values from a sequence
- *	  dispenser.c	sb_next and the PEZ-style entry points on top of it
- *
- * It also holds the one helper the per-backend name caches of bank_fetch.c
- * and dispenser.c share.
+ * _PG_init defines the settings and installs the hooks of the Citus side
+ * through the placement seam (citus/placement.h), giving it the bank
+ * cache's lookup of a bank's scope.  docs/design.md maps the other files.
  *
  * storagebox.max_count bounds the batch size of sb_next().  It protects the
  * server (one call builds an array of that many numbers), so only a
@@ -27,15 +22,10 @@
 #include "postgres.h"
 
 #include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
-#include "nodes/execnodes.h"
 #include "utils/guc.h"
-#include "utils/hsearch.h"
-#include "utils/memutils.h"
 
-#include "citus/placement.h"
 #include "bank/cache.h"
+#include "citus/placement.h"
 #include "common/common.h"
 #include "dispenser/dispenser.h"
 

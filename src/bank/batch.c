@@ -1,44 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * bank_batch.c
+ * batch.c
  *	  sb_fetch_items(bank, dedup_ids): one call that gives each of many
  *	  dedup_ids its item.
  *
- * Each distinct dedup_id gets exactly what sb_fetch_item would give it, one
- * after another in one call.  The arguments, the bank and the caller's
- * right are checked once.  Under READ COMMITTED a batch then keeps open,
- * for all its ids, what a single fetch opens and closes each time: the
- * probe of the holder key, the probe of the item table, and the claim
- * table with its indexes for the insert; it reads the bank's counts once.
- * Each id then takes the fast path of bank_fetch.c through them (the id's
- * committed item, or the cursor's next slot claimed with the same slot lock
- * and speculative insert, bank_claim.c).  Whatever the fast path does not
- * settle by itself (a claim of the id in flight, an expired hold, holes to
- * fill, the end of the bank, a conflict) goes through sb_fetch_one, the
- * whole protocol.  Under REPEATABLE READ and SERIALIZABLE every id goes
- * through sb_fetch_one.
- *
  * Lock order: the ids are taken in ascending byte order (COLLATE "C").  The
  * only wait a fetch makes while its transaction holds uncommitted claims is
- * wait (a), for a transaction claiming the same dedup_id (bank_fetch.c).
+ * wait (a), for a transaction claiming the same dedup_id (bank/fetch.c).
  * Two batches that share ids therefore meet in one order: the one that
  * reaches a shared id second waits for the first, and the first never
  * waits for an id that sorts before one the second already holds.  So two
  * batches never deadlock each other, whatever order their arrays list the
  * ids in.
  *
- * Once the whole fetch of one id has found the bank sold out, the ids after
- * it that hold nothing are answered NULL from that finding, for up to
- * SOLD_OUT_RECHECK ids, after which the next id makes the whole fetch again
- * (an item released, a hold expired or items added meanwhile go to it).  So
- * a batch of a million ids on a small bank costs one holder probe per id
- * once the bank is empty.  Ids that hold an item still get it; an id whose
- * claim is in flight or whose own hold expired makes the whole fetch.
- *
- * Rows come out in that order, one per distinct dedup_id, with a NULL item
- * for ids that found the bank sold out.  The result is a tuplestore (it
- * spills to a temporary file beyond work_mem); memory for each fetch is
- * freed before the next one.
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Batches".
  *
  *-------------------------------------------------------------------------
  */

@@ -1,28 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * bank_cache.c
+ * cache.c
  *	  The per-backend cache of bank identities: name -> bank_id, scope_id
  *	  and cursor sequence, plus the hints one backend keeps about a bank.
- *
- * A bank's identity never changes while the bank exists; a bank dropped
- * and created again under the same name gets a new cursor sequence.  So an
- * entry is trusted as long as its cursor sequence still exists under the
- * name bank_cursor_<bank_id> in storagebox_data; otherwise it is looked up
- * again.  The lookup is a direct probe of the bank table's name key.
- *
- * Per-bank rights (1.4) live in the ACL of the bank's cursor sequence:
- * USAGE is the right to fetch, SELECT the right to read (sb_grant and
- * sb_revoke in sql/src/operate.sql).  A bank whose cursor has never had an
- * ACL is unrestricted: EXECUTE on a function is enough, as before 1.4.
- * sb_require_bank_right checks the right the way nextval checks its
- * sequence, from the syscache, for the role the function runs as; a row
- * reached through another bank of the scope is checked on its own bank
- * (sb_require_right_on_bank_id).
  *
  * Lock order: the first lock of a fetch is RowExclusiveLock on the bank's
  * cursor sequence, taken here and held to the end of the transaction.
  * sb_drop_bank drops that sequence, so it waits for every writer in flight
  * and no writer can see a bank disappear under it.  Readers take no lock.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "The bank cache and per-bank rights".
  *
  *-------------------------------------------------------------------------
  */
@@ -147,7 +135,7 @@ find_bank_entry(text *bank, bool lock_cursor, bool missing_ok)
 
 /*
  * find_bank_entry, for a function that runs where the bank's rows are.  In
- * the Citus layout (citus_layout.c) this makes the bank's dedup scope the
+ * the Citus layout (citus/layout.c) this makes the bank's dedup scope the
  * current one, and raises 0A000 where its shard is not on this node (the
  * functions that can be routed have asked sb_bank_is_remote first).
  */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * bank_cache.h
- *	  The per-backend cache of bank identities (bank_cache.c).
+ * cache.h
+ *	  The per-backend cache of bank identities (bank/cache.c).
  *
  *-------------------------------------------------------------------------
  */

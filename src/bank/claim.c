@@ -1,70 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * bank_claim.c
+ * claim.c
  *	  The writes of the item bank: claiming a slot, claiming a released
  *	  item, and raising the bank's watermark.
- *
- * Every write here is built so that it never waits for another transaction
- * except one that is claiming the same dedup_id in the same scope.  That is
- * the one wait the unique key (scope_id, dedup_id) imposes and the one the
- * fetch protocol allows (see the lock order in bank_fetch.c).
- *
- * Claiming a slot that has no claim row yet (a fresh slot from the cursor,
- * a hole left by a rollback, a slot added by sb_add_items) inserts the row
- * directly through the table and index access methods, with the
- * speculative-insertion protocol that INSERT ... ON CONFLICT uses: the heap
- * tuple is inserted carrying a speculative token, its index entries are
- * added with both unique indexes as arbiters (a possible duplicate is
- * reported, never waited for), and the tuple is then either confirmed or
- * killed again ("super-deleted").  Anybody who meets the tuple while it is
- * speculative waits only for the token, not for our transaction.  So both
- * unique keys stay the arbiters, and no executor start-up or SPI is paid.
- *
- * Two claimers of the same empty slot are kept apart by the slot lock: a
- * heavyweight lock on (bank, slot), held only for the section that probes
- * and inserts the row, and released as soon as the row is in the index.
- * Only the holder of the slot lock inserts.  A claimer normally takes it
- * conditionally and moves on when it is busy; a fetch that finds every
- * hole busy queues for one as a claimer (wait (c) of bank_fetch.c) and,
- * on its turn, probes the slot and claims it if it is still empty.  Nobody
- * takes a slot lock only to wait for it: such waiters would hand the lock
- * among themselves while PostgreSQL refuses every conditional request
- * behind them, and the hole would never be claimed.  A second claimer
- * that gets the lock after the first one's row is in the index meets that
- * row (the probe, or the primary-key arbiter, which reports it without
- * waiting) and moves on.  A slot is normally empty when it is claimed (the
- * cursor hands each slot to one fetcher; holes come from a survey that saw
- * no row), so a conditional claim tries the insert directly, and only
- * after a conflict does a dirty-snapshot probe tell which key it was.  So
- * no claimer ever waits on the primary key.  Slot locks
- * are advisory-class locks with a class number of our own
- * (SB_SLOT_LOCK_CLASS), so they never collide with the two-key and one-key
- * advisory locks of pg_advisory_lock; pg_locks shows them as advisory locks
- * with objsubid SB_SLOT_LOCK_CLASS.
- *
- * Claiming a released item turns its free claim row into a held one with
- * one UPDATE whose row is picked FOR UPDATE SKIP LOCKED: a free row being
- * claimed by another transaction is skipped, never waited for.  If the
- * dedup_id was claimed meanwhile, the UPDATE meets a unique violation; it
- * runs in a subtransaction so that the failure leaves the free row exactly
- * as it was (unlocked), and the caller returns the other claim's item.
- *
- * The watermark (storagebox_data.bank_progress) is raised by inserting a
- * row.  Its index is not unique, so two sessions raising it to the same
- * value never wait for each other, and older rows are pruned only if
- * nobody else is pruning them (SKIP LOCKED).  A raise is made only under a
- * per-bank lock taken conditionally (a fetch that finds it taken does not
- * raise), and only if no row, committed or in flight, already says as
- * much: a burst of fetches surveying at once writes one row, not one each.  (Until ALTER EXTENSION
- * UPDATE to 1.2 has run, the index is the unique primary key of 1.0, and
- * ON CONFLICT DO NOTHING keeps a repeated value from failing.)
- *
- * The other writes run through SPI with plans prepared once per backend.
- * The public functions are not SECURITY DEFINER, so these statements run as
- * the owner of the storagebox_data tables (sb_run_plan switches the user
- * for the statement only, as a security-restricted operation), and their
- * text qualifies every table and operator, so the caller's search_path
- * cannot change what they mean.  Callers are connected to SPI.
  *
  * Lock order: the claim table and its indexes are opened (RowExclusiveLock)
  * first, then the slot lock is taken, then (inside the insert) buffer locks
@@ -73,6 +11,9 @@
  * the arbiters report a conflict instead of waiting for its inserter, and
  * the only other lock the section may take is the relation extension lock,
  * whose holders wait for nothing.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Claims: the writes".
  *
  *-------------------------------------------------------------------------
  */

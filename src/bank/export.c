@@ -1,27 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * bank_export.c
+ * export.c
  *	  sb_holders(bank): who holds which item of a bank, for export.
- *
- * One pass over the bank's claim rows in slot order, through the primary
- * key of storagebox_data.claim, under the statement's snapshot: every
- * dedup_id that holds an item of the bank, permanently or on a hold that
- * has not expired.  Released rows and expired holds hold nothing and are
- * left out.
- *
- * The rows go into a tuplestore, which keeps at most work_mem in memory
- * and writes the rest to a temporary file, so a bank with millions of
- * holders costs no more memory than a small one; memory for each row is
- * freed before the next one.  (Any set-returning function in FROM is read
- * through such a tuplestore; \copy (SELECT * FROM sb_holders('b')) TO ...
- * streams it out from there.)
- *
- * The caller needs the read right on the bank (SB_RIGHT_READ), which the
- * owner of the extension's tables and superusers always have; the tables
- * are read directly, so no right on them is needed.
  *
  * Lock order: AccessShareLock on the claim table, its primary key and the
  * item table, as any read; nothing is waited for.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "The holder export".
  *
  *-------------------------------------------------------------------------
  */

@@ -1,31 +1,9 @@
 /*-------------------------------------------------------------------------
  *
- * bank_hold.c
+ * hold_confirm.c
  *	  Holds that expire: sb_hold_item(bank, dedup_id, hold_for) and
  *	  sb_confirm(bank, dedup_id), and what the fetch path needs to know
  *	  about holds.
- *
- * A hold is a claim row with hold_expires set (1.4).  It is taken exactly
- * as a fetch takes a claim (bank_fetch.c, with FetchState.hold_for), so
- * every guarantee of a fetch holds for it: one item per dedup_id per scope,
- * no item held twice, the same item on a repeat.  A repeat neither extends
- * a live hold nor turns it into a permanent claim; sb_confirm does that.
- *
- * Expiry needs no background job: a hold whose hold_expires is not after
- * the clock (GetCurrentTimestamp, clock_timestamp() in SQL) holds nothing.
- *   - Readers treat it as absent (sb_read_holding in bank_holder.c).
- *   - Its own dedup_id takes it back in place on its next fetch or hold
- *     (sb_take_back_own_hold in bank_claim.c).
- *   - Any other fetch takes it over as a free item once the bank has no
- *     fresh slot, hole or released item left, oldest expiry first, with an
- *     UPDATE whose row is picked FOR UPDATE SKIP LOCKED (sb_claim_expired),
- *     and the sold-out answer is given only when no hold has expired
- *     (sb_bank_has_expired_hold).
- *   - A takeover in flight may roll back, so before answering "sold out" a
- *     fetch looks for one (sb_survey_expired_holds) and makes wait (b) for
- *     it under the protocol's rules.  That includes a takeover that has
- *     locked its row but not yet updated it, which a dirty read does not
- *     show (sb_claim_scan_locker reads the row's lock).
  *
  * Lock order: a takeover locks one expired row, never waiting for one
  * (SKIP LOCKED).  The only new wait is the one a dedup_id makes for a
@@ -33,6 +11,9 @@
  * still names it until that commits), made only by a transaction that
  * holds no uncommitted claim (see sb_waited_for_same_dedup_id); sb_confirm
  * updates the holder's row as any UPDATE does.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Holds".
  *
  *-------------------------------------------------------------------------
  */

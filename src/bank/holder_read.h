@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * bank_holder.h
- *	  Reading what a dedup_id holds (bank_holder.c).
+ * holder_read.h
+ *	  Reading what a dedup_id holds (bank/holder_read.c).
  *
  *-------------------------------------------------------------------------
  */

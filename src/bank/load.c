@@ -1,26 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * bank_load.c
+ * load.c
  *	  The bulk part of sb_add_items: number the new items and insert them.
- *
- * sb_add_items (PL/pgSQL, SECURITY DEFINER) checks the arguments, locks the
- * bank row FOR UPDATE, calls storagebox_data.load_items() and updates the
- * bank's items_total.  load_items must keep the first occurrence of each
- * item, in array order, skip items already in the bank, and give the rest
- * the slots items_total+1, items_total+2, ... without a gap, because the
- * fetch path takes slots from a sequence and expects every slot up to
- * items_total to exist.
- *
- * Doing that in SQL (unnest WITH ORDINALITY, GROUP BY, a nested anti-join
- * and a window sort) spends more time than the insert itself on a load of a
- * million items.  Here the array is walked once: a hash set drops repeats,
- * a unique-index probe drops items already in the bank (skipped entirely
- * for an empty bank, the usual first load), and the survivors are inserted
- * by one INSERT ... SELECT FROM unnest($slots, $items).
  *
  * Locking: the caller holds the bank row lock, which serializes loaders of
  * one bank, so no concurrent load can insert an item between the probe and
  * the insert.  Fetchers never write the item table.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Loading items".
  *
  *-------------------------------------------------------------------------
  */

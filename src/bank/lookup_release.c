@@ -1,22 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * bank_holder.c
+ * lookup_release.c
  *	  What a dedup_id holds: sb_lookup(bank, dedup_id) and
  *	  sb_release(bank, dedup_id).
- *
- * Neither function is SECURITY DEFINER.  sb_lookup is one probe of the
- * holder key (scope_id, dedup_id), whose claim row carries the item; it
- * reads directly through the index, so it needs no right on the tables and
- * runs no SQL.  sb_release turns the holder's claim row into a free row of
- * the item's own bank with one UPDATE, run through SPI as the owner of the
- * tables (bank_claim.c); its text qualifies every name, so the caller's
- * search_path cannot change it.
  *
  * Lock order: sb_release takes RowExclusiveLock on the bank's cursor (as a
  * fetch does, so sb_drop_bank waits for it), then the row lock of the claim
  * row, waiting for any transaction that holds it (a release or a claim of
  * the same row in flight), as any UPDATE does; nothing else.  sb_lookup takes no lock beyond AccessShareLock for its reads, and works
  * on a standby.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Lookup and release".
  *
  *-------------------------------------------------------------------------
  */

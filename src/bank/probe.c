@@ -1,31 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * bank_probe.c
+ * probe.c
  *	  Direct index probes of storagebox_data tables for the fetch path.
- *
- * A repeat fetch, a sold-out answer and the checks before a claim are each
- * a few unique-index lookups.  Running them through SPI costs an executor
- * start-up and shutdown per query, several times the lookup itself, so the
- * fetch path reads these rows the way PostgreSQL's own catalog code does:
- * index_beginscan on the unique index, one index_getnext_slot, attributes
- * copied out.  Visibility is decided by the snapshot the caller passes
- * (normally the active snapshot).  Writes still go through SPI, where
- * INSERT ... ON CONFLICT gives the arbitration the guarantees rest on.
- *
- * The OIDs of the tables and indexes are looked up by name once per backend
- * and forgotten on any relcache invalidation of one of them (DROP EXTENSION,
- * a new CREATE EXTENSION), so a backend survives the extension being
- * re-created.
- *
- * The bank protocol (bank_fetch.c) also needs to see what committed rows
- * cannot show: claims that other transactions are making or undoing right
- * now.  sb_claim_scan_* walks one bank's claim rows in slot order under a
- * dirty snapshot and reports, for each row version, whether another
- * transaction is inserting or deleting it, so the caller can tell a free
- * slot from one in flight without waiting for anybody.
  *
  * Locking: AccessShareLock on the table and index for the scan, released
  * at end of transaction as for any read.  No scan here ever waits.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Direct probes and dirty-snapshot scans".
  *
  *-------------------------------------------------------------------------
  */
@@ -190,7 +172,7 @@ sb_column(SbColumn col)
 
 /*
  * The role that owns the storagebox_data tables: internal statements run as
- * that role, never as the caller (see sb_run_as_owner in bank_claim.c).
+ * that role, never as the caller (see sb_run_plan_as_owner in bank/owner_sql.c).
  */
 Oid
 sb_data_owner(void)

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * bank_probe.h
- *	  Direct index probes of storagebox_data tables (bank_probe.c).
+ * probe.h
+ *	  Direct index probes of storagebox_data tables (bank/probe.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -22,7 +22,7 @@
  * The columns the C code reads or writes.  Their attribute numbers are
  * looked up by name in the catalog, together with the relation OIDs, so
  * the C code never depends on the column order of the install scripts.
- * Columns marked optional in bank_probe.c appeared in a later version and
+ * Columns marked optional in bank/probe.c appeared in a later version and
  * are InvalidAttrNumber until ALTER EXTENSION UPDATE has run.
  */
 typedef enum SbColumn

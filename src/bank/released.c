@@ -1,19 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * bank_reuse.c
+ * released.c
  *	  Released items: finding them, and seeing who is claiming them.
- *
- * sb_release turns a claim row into a free row of the item's own bank (a
- * row with NULL scope_id and dedup_id, in the partial index claim_free).
- * The slow path hands free rows out before holes, lowest slot first; the
- * claim itself is one UPDATE ... FOR UPDATE SKIP LOCKED in a subtransaction
- * (sb_claim_released in bank_claim.c).
  *
  * Lock order: the reads here take no lock beyond AccessShareLock and never
  * wait.  A free row locked by somebody else's claim is skipped by the
  * claim; sb_survey_released reports it so that the slow path can tell
  * "sold out" from "an item may come back".  A release in flight is never
  * waited for (it is not yet an item back in the bank).
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Released items".
  *
  *-------------------------------------------------------------------------
  */

@@ -1,31 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * bank_settle.c
+ * settle.c
  *	  The slow path of a fetch: settling the bank behind the cursor.
  *
- * Once the cursor has run past the end of the bank, what is left to hand
- * out are holes (slots with no claim row: a fetch rolled back, lost a race
- * for its dedup_id, or was cut off by a crash) and released items.  This
- * file finds them and decides between an item, "sold out", and wait (b)
- * of the protocol in bank_fetch.c.
- *
- * Surveys walk the claim rows under a dirty snapshot and never wait: they
- * report how far the committed prefix reaches (the watermark is raised to
- * it), the first holes, and one transaction, if any, in the middle of a
- * claim.  Own uncommitted claims count as committed, because the watermark
- * row goes into the same (sub)transaction.  The fast path runs a bounded
- * survey every SURVEY_EVERY slots and hands the holes it found to this
- * backend's next fetches (BankCacheEntry.holes).
- *
- * Lock order (continuing bank_fetch.c's): the slot lock of one hole at a
- * time (bank_claim.c); the watermark insert takes no lock that anybody
+ * Lock order (continuing bank/fetch.c's): the slot lock of one hole at a
+ * time (bank/claim.c); the watermark insert takes no lock that anybody
  * waits for (the index is not unique, pruning skips locked rows).
  * Wait (b), for a transaction holding a remaining item uncommitted, is made
  * only while holding no slot lock and only by a transaction with no
  * uncommitted claim (sb_xact_has_claims).  Wait (c), when every hole found
  * is in another claimer's hands, queues for the first hole's slot lock as
  * a claimer of it (SB_SLOT_WAIT), never only to wait: see the liveness
- * argument in bank_fetch.c.
+ * argument in bank/fetch.c.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "The slow path".
  *
  *-------------------------------------------------------------------------
  */

@@ -1,91 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * citus_delegate.c
+ * delegate.c
  *	  In storagebox's Citus layout, a call of a function of one dedup
  *	  scope (sb_fetch_item, sb_hold_item, sb_confirm, sb_lookup,
  *	  sb_release) made on the coordinator as a statement of its own is
  *	  sent by Citus, in one round trip, to the node that holds the bank's
- *	  dedup scope.  The header speaks of the fetch; the others are handled
+ *	  dedup scope.  docs/design.md speaks of the fetch; the others are handled
  *	  alike, each through its own _in_scope form.
- *
- * Citus delegates a call of a distributed function to the node that holds
- * the shard its distribution argument hashes to, when the call is the
- * whole statement ("SELECT f(...)") and that argument is a constant.
- * sb_fetch_item(bank, dedup_id) has no such argument: its scope is found
- * from the bank.  Left alone, the call runs where it arrives and routes
- * itself from inside the function (sb_layout_route, citus_layout.c),
- * which Citus runs as a nested distributed statement in a coordinated
- * transaction: three round trips to the worker (BEGIN, the call, COMMIT).
- *
- * On the coordinator, this planner hook, which runs before Citus's, finds
- * the statement
- *     SELECT sb_fetch_item(<bank>, <dedup_id>)
- * whose bank is a constant (or a parameter bound for a custom plan) naming
- * a bank whose scope is not on this node, and has Citus plan instead
- *     SELECT sb_fetch_item_in_scope(<scope_id>, <bank>, <dedup_id>)
- * under the same column name.  sb_fetch_item_in_scope, created by
- * sql/citus/sb_distribute.sql, is a distributed function colocated with
- * storagebox_data.claim by scope_id and created with force_delegation;
- * Citus delegates it as it does any such function: outside a transaction
- * block as a statement of its own on the shard's node (which commits it
- * there), inside one as part of the caller's distributed transaction.
- * sb_fetch_item_in_scope checks EXECUTE on sb_fetch_item for its caller
- * and then calls sb_fetch_item, which finds the bank and its rights as a
- * direct call there does.  Where Citus does not delegate it (a PL/pgSQL
- * expression, say), it runs on the coordinator and routes itself as
- * sb_fetch_item does.
- *
- * Shard moves.  Citus picks the node from the placement it knows when it
- * plans and takes no lock for a delegated function, and a call that Citus
- * delegated cannot be routed again from where it lands (Citus runs a
- * distributed function called in one of its own connections locally).  So
- * before Citus plans, the hook takes the lock a call takes where it
- * arrives (sb_layout_enter_scope: Citus's colocated-shards metadata lock
- * of the scope's shard, ShareLock, to the end of the transaction), which
- * processes the invalidations of a move it may have waited for.  A
- * block_writes move takes that lock on the coordinator first, then on the
- * workers, and copies only once it holds them all: so no move of the
- * scope starts between this plan and the end of the call, and a call
- * planned just after a move is sent to the node that now holds the scope
- * (which, where it must, waits there for its own part of the move's
- * commit).  The node where the call lands takes the lock too (it is an
- * arrival there, as far as sb_layout_enter_scope knows); no cycle can
- * form, because nobody can hold that node's lock in exclusive mode while
- * this transaction holds the coordinator's in share mode.
- *
- * That last argument is why the hook acts on the coordinator only.  On a
- * worker, a move that holds the coordinator's lock and the scope's
- * node's, and waits for this worker's, would wait for the call, which
- * waits for the move on the scope's node: a cycle across nodes that
- * nothing detects (an autocommit delegated call is not a distributed
- * transaction).  A worker's clients keep the routed path, whose far end
- * takes no lock.
- *
- * Plans.  A generic plan cannot know the bank: the hook makes the generic
- * plan of a matching statement with parameters look expensive, as Citus
- * does for its own delegated calls, so the plan cache keeps making custom
- * plans, each of which takes the lock.  A rewritten plan depends on claim,
- * whose relcache entry Citus invalidates when a shard of it moves, so a
- * kept plan is made again after a move.  A kept plan without parameters
- * (a prepared statement with constant arguments) is not made again in a
- * later transaction and so takes no lock there: if the scope's shard moves
- * between the start of that transaction and the call, the call fails on
- * the old node with 40001, and a retry is planned anew.  The library is
- * usually loaded by a session's first call of one of its functions, after
- * plans the hook never saw: loading it where Citus is loaded resets the
- * plan cache once, so that those are made again through it.  shared_preload_libraries = 'citus,storagebox' avoids
- * even that.
- *
- * Read-only transactions.  The node that runs a delegated call does not
- * know that the caller's transaction is read-only (Citus passes on only
- * BEGIN ... READ ONLY), so the executor hook refuses to run a rewritten
- * plan of a function that writes in one, as that function refuses to run
- * there (25006); sb_lookup's answers.
  *
  * Locks: the scope's shard lock, above, and none else.  The bank is looked
  * up in this backend's cache or with a probe under a snapshot.
- * sb_fetch_item takes its locks where it runs (bank_cache.c,
- * citus_layout.c).
+ * sb_fetch_item takes its locks where it runs (bank/cache.c,
+ * citus/layout.c).
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Citus: delegation".
  *
  *-------------------------------------------------------------------------
  */

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * citus_delegate.h
+ * delegate.h
  *	  Citus's delegation of whole-statement calls to the node of their
- *	  dedup scope (citus_delegate.c).
+ *	  dedup scope (citus/delegate.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -1,50 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * citus_guard.c
+ * guard.c
  *	  Refuse to answer on a Citus node where storagebox's tables are not the
  *	  authoritative, local tables it reads and writes.
  *
- * storagebox reads and writes its tables directly (index scans, heap
- * inserts, sequences), below the planner.  On a Citus cluster that is right
- * in two shapes only:
- *
- *	- the coordinator, with every storagebox table an ordinary local table
- *	  (what CREATE EXTENSION gives);
- *	- the distributed layout made by sql/citus/sb_distribute.sql, on any
- *	  node, where citus_layout.c maps the tables to the shards of a scope.
- *
- * Anywhere else it would answer from the wrong tables:
- *
- *	- On a worker node outside the layout, CREATE EXTENSION (propagated by
- *	  Citus) gave the node its own, separate storagebox tables and
- *	  sequences.  A bank or dispenser used there would be a second,
- *	  independent copy: the same dedup scope or the same number could be
- *	  handed out by two nodes.
- *	- A storagebox table registered in Citus metadata in any other way
- *	  (distributed, a reference table, or a Citus local table) is a shell
- *	  whose rows live in shards elsewhere; reading the shell finds nothing,
- *	  and a fetch would answer "sold out" while consuming an item.
- *
- * So every entry point calls a check first, before anything is read or
- * written: sb_require_bank_node() for the bank functions, which the layout
- * serves on every node, and sb_require_local_node() for the dispensers
- * and bank management (and the SQL helpers), which stay on the
- * coordinator.  Both raise 0A000 where they may not run.  README, "Scaling
- * out with Citus", says what is supported.
- *
- * Cost: on a server without Citus the check is one test of a static flag.
- * Where Citus is loaded, the answer is computed once and kept until the next
- * relcache invalidation of any relation (one that arrives while the answer
- * is being computed makes it compute again).  Citus invalidates the relcache
- * of a table when its pg_dist_partition row changes, and that of
- * pg_dist_node when the node list changes, which is how a node learns that
- * it became a worker; both therefore reach this cache.  Recomputing costs a
- * few catalog reads: the citus extension, pg_dist_local_group and, for each
- * storagebox table, an index probe of pg_dist_partition, and where a table
- * is in it, one query (SPI) that compares the metadata with the layout.
- *
  * Locks: AccessShareLock on pg_dist_local_group and pg_dist_partition while
  * reading them; nothing is held after the check.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Citus: where storagebox may answer".
  *
  *-------------------------------------------------------------------------
  */

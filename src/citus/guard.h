@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
- * citus_guard.h
+ * guard.h
  *	  The refusal to run where storagebox's tables are not local
- *	  (citus_guard.c).
+ *	  (citus/guard.c).
  *
  *-------------------------------------------------------------------------
  */

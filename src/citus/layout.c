@@ -1,62 +1,16 @@
 /*-------------------------------------------------------------------------
  *
- * citus_layout.c
+ * layout.c
  *	  storagebox's distributed layout on Citus: each dedup scope's rows on
  *	  the node that holds its shard, and calls routed to that node.
- *
- * The layout (made by sql/citus/sb_distribute.sql, README "Scaling out
- * with Citus"): storagebox_data.scope and storagebox_data.bank are
- * reference tables (a copy on every node); storagebox_data.claim and
- * storagebox_data.item are hash-distributed on scope_id and colocated, so
- * that every row of one dedup scope, in every bank of it, is in one shard
- * of each and on one node, and both unique keys ((bank, slot) and
- * (scope, dedup_id)) are checked inside that shard.  bank_progress (the
- * watermark, a lower bound that may lag), the cursor sequences and the
- * dispensers stay local tables of each node: a node that newly holds a
- * scope starts with watermark 0 and its own cursor, and the fetch path
- * skips the slots already claimed (bank_fetch.c).
- *
- * On a node that holds a scope's shards, the C fetch path reads and writes
- * them directly, as it does the local tables on a plain server:
- * sb_relation_oid() answers with the shard's relation (claim_<shardid>,
- * its indexes <index>_<shardid>), and internal statements are rewritten to
- * name the shards (sb_layout_plan_slot), so Citus's planner is never in
- * the path.  A call that arrives where the scope's shards are not is
- * routed: it runs storagebox_data.route_call(scope_id, fn, args, caller), a
- * distributed function colocated with claim by its first argument and
- * created with force_delegation, which Citus sends to the node that holds
- * the shard, inside the caller's transaction.  There the same function
- * runs again and finds its shard local.  A routed call that still does
- * not find it (the shard moved in between) raises 40001 rather than
- * routing again.
- *
- * Shard moves.  Citus moves a shard by copying it, then blocking writes
- * with an ExclusiveLock on the shard's metadata lock (an advisory lock
- * keyed, for a hash-distributed table, by the colocation group and the
- * shard's index, so one lock covers claim's and item's shard) on every
- * node, switching the placement and dropping the old copy later.  Citus's
- * own writers take ShareLock on the same lock on the node where their
- * query arrived; so does sb_layout_enter_scope, on the node where the call
- * arrived (not at the far end of a routed call), and holds it to the end
- * of the transaction.  A whole-statement fetch on the coordinator takes it
- * there when it is planned, and again on the node Citus delegates it to
- * (citus_delegate.c says why that closes no cycle).  After taking it, it processes invalidations and
- * reads the placement again, so a call is routed to where the shard is,
- * and never writes to a copy that a finished move has left behind.  That holds for moves that block
- * writes (shard_transfer_mode 'block_writes').  A non-blocking move copies
- * the shard with logical replication while writes go on, and in our tests
- * it lost claims committed on the source during the copy; so while the
- * claim shard is in a publication (which is how such a move shows on the
- * source node), writers refuse with 55000 (sb_layout_require_no_logical_move).
- *
- * What is read of Citus metadata (one query per table set, through SPI) is
- * kept until the next relcache invalidation, which Citus sends when a
- * table's metadata or a shard placement changes.
  *
  * Lock order: the shard metadata lock (ShareLock) is taken before any
  * storagebox relation of the scope is opened; for a call that can be
  * routed, before the bank's cursor (sb_bank_is_remote runs first), else
  * after it.
+ *
+ * The design, the lock protocol and the global lock order:
+ * docs/design.md, "Citus: the distributed layout".
  *
  *-------------------------------------------------------------------------
  */

@@ -69,7 +69,7 @@ limit_for(const char *what)
  * shows their own line, not the text of an internal statement).  Every
  * PL/pgSQL function of the API checks a name first, so this is also where
  * they refuse to run on a node whose storagebox tables are not local
- * (citus_guard.c).  1.0 and 1.1 declared the same C function as
+ * (citus/guard.c).  1.0 and 1.1 declared the same C function as
  * check_name(...) returns void.
  */
 Datum

@@ -42,3 +42,4 @@ SELECT regress.try($$SELECT regress.not_a_delegated_form(1, 'placed', 'c')$$);
 DROP FUNCTION sb_fetch_item_in_scope(integer, text, text);
 DROP FUNCTION regress.not_a_delegated_form(integer, text, text);
 SELECT * FROM regress.counts('placed');
+SELECT sb_drop_bank('placed');
