@@ -144,13 +144,7 @@ sb_find_bank(text *bank, bool lock_cursor)
 {
 	BankCacheEntry *entry = find_bank_entry(bank, lock_cursor, false);
 
-	if (!sb_placement_enter_scope(entry->scope_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("bank \"%s\" is served by another node of the Citus cluster",
-						entry->name),
-				 errdetail("This function runs only on the node that holds the shard of the bank's dedup scope."),
-				 errhint("Call it on that node: citus_shards lists where the shards of storagebox_data.claim are.")));
+	sb_placement_require_scope_here(entry->scope_id, entry->name);
 	if (lock_cursor)
 		sb_placement_require_writable();
 	return entry;

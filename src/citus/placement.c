@@ -52,6 +52,18 @@ sb_placement_enter_scope(int32 scope_id)
 	return sb_layout_enter_scope(scope_id);
 }
 
+void
+sb_placement_require_scope_here(int32 scope_id, const char *bank)
+{
+	if (!sb_in_citus_layout() || sb_layout_enter_scope(scope_id))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("bank \"%s\" is served by another node of the Citus cluster", bank),
+			 errdetail("This function runs only on the node that holds the shard of the bank's dedup scope."),
+			 errhint("Call it on that node: citus_shards lists where the shards of storagebox_data.claim are.")));
+}
+
 Oid
 sb_placement_relation(SbRelation rel, Oid local)
 {

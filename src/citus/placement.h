@@ -59,6 +59,9 @@ extern void sb_placement_require_local_node(void);
  */
 extern bool sb_placement_enter_scope(int32 scope_id);
 
+/* The same, raising 0A000 where they are elsewhere (bank names the call's bank). */
+extern void sb_placement_require_scope_here(int32 scope_id, const char *bank);
+
 /* Whether sb_placement_enter_scope is needed at all (a distributed layout). */
 extern bool sb_placement_is_distributed(void);
 
