@@ -9,27 +9,36 @@ EXTVERSION = $(call control_version,storagebox)
 SQL_EXTVERSION = $(call control_version,storagebox_sql)
 
 MODULE_big = storagebox
+# src/ by subsystem: common/ (shared by all), bank/, dispenser/, and
+# citus/ behind the placement seam (citus/placement.h); docs/design.md
+# maps the files.
 OBJS = \
 	src/storagebox.o \
-	src/args.o \
-	src/bank_probe.o \
-	src/bank_claim.o \
-	src/bank_cache.o \
-	src/bank_fetch.o \
-	src/bank_holder.o \
-	src/bank_settle.o \
-	src/bank_reuse.o \
-	src/bank_hold.o \
-	src/bank_batch.o \
-	src/bank_export.o \
-	src/bank_load.o \
-	src/seq_run.o \
-	src/dispenser.o \
-	src/citus_guard.o \
-	src/citus_layout.o \
-	src/citus_delegate.o \
-	src/citus_conninfo.o \
-	src/citus_direct.o
+	src/common/args.o \
+	src/common/errors.o \
+	src/common/name_cache.o \
+	src/common/set_result.o \
+	src/citus/placement.o \
+	src/citus/guard.o \
+	src/citus/layout.o \
+	src/citus/delegate.o \
+	src/bank/probe.o \
+	src/bank/owner_sql.o \
+	src/bank/hold_expiry.o \
+	src/bank/holder_read.o \
+	src/bank/claim.o \
+	src/bank/released.o \
+	src/bank/cache.o \
+	src/bank/fetch_state.o \
+	src/bank/settle.o \
+	src/bank/fetch.o \
+	src/bank/hold_confirm.o \
+	src/bank/lookup_release.o \
+	src/bank/batch.o \
+	src/bank/export.o \
+	src/bank/load.o \
+	src/dispenser/seq_run.o \
+	src/dispenser/dispenser.o
 
 # The scripts of both flavours are committed; released ones are never
 # edited (sql/released.sha256, make check_released).  CREATE EXTENSION runs
@@ -78,10 +87,7 @@ endif
 ISOLATION = $(patsubst test/specs/%.spec,%,$(SPECS))
 ISOLATION_OPTS = --inputdir=test --load-extension=$(TEST_EXTENSION)
 
-# citus_direct.c talks to other nodes with libpq.
-PG_CPPFLAGS = -I$(libpq_srcdir)
-SHLIB_LINK_INTERNAL = $(libpq)
-
+PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 
 # The pg_tle install file of the SQL flavour (below); make clean removes dist/.
@@ -93,7 +99,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Rebuild every object when a shared header changes.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # The pg_tle install file of the SQL flavour (Amazon RDS and Aurora): the
 # base script, every upgrade script and the default version, each body the

@@ -10,13 +10,10 @@
 # sql/citus/sb_distribute.sql, and runs the same pgbench scripts against:
 #   plain         the plain server
 #   coordinator   the coordinator: Citus delegates every call to the
-#                 worker that holds the bank's scope (src/citus_delegate.c)
+#                 worker that holds the bank's scope (src/citus/delegate.c)
 #   nested        the coordinator with storagebox.delegate_fetch off: the
 #                 call runs there and routes itself to that worker, as a
 #                 nested distributed statement (the path before delegation)
-#   direct        the coordinator with storagebox.citus_direct on: the call
-#                 goes to that worker over storagebox's own connection, as
-#                 a prepared statement (src/citus_direct.c)
 #   worker        that worker itself: the call runs where it arrives
 # For each it prints tps, and the CPU time the node that runs the fetch
 # spent per call (its postmaster and every backend, exited ones included,
@@ -36,8 +33,7 @@
 # CREATE EXTENSION citus turns ssl on, and a client's default (sslmode
 # prefer) would then encrypt only the Citus nodes' traffic.  Between the
 # nodes, Citus's citus.node_conninfo applies (sslmode=require unless
-# NODE_SSLMODE sets another sslmode on every node), to its connections and
-# to the direct ones.
+# NODE_SSLMODE sets another sslmode on every node), to its connections.
 #
 # Usage: bench/citus_layout.sh [SECONDS [CLIENTS]]  (default 10 s, 8 clients)
 # PG_BINDIR picks the PostgreSQL installation (it must have Citus).  Ports
@@ -179,8 +175,6 @@ for fig in "new fetch:new.sql" "repeat fetch:known.sql" "lookup:lookup.sql" "PK 
 		row "" coordinator "$c_tps" "$c_cpu" "$c_entry" "$p_tps" "$p_cpu" "$(plain_cpu_at "$script" "$c_tps")"
 		read -r n_tps n_cpu n_entry < <(measure 5661 "$owner" "$script" n "-c storagebox.delegate_fetch=off")
 		row "" nested "$n_tps" "$n_cpu" "$n_entry" "$p_tps" "$p_cpu"
-		read -r x_tps x_cpu x_entry < <(measure 5661 "$owner" "$script" x "-c storagebox.citus_direct=on")
-		row "" direct "$x_tps" "$x_cpu" "$x_entry" "$p_tps" "$p_cpu" "$(plain_cpu_at "$script" "$x_tps")"
 	fi
 	read -r w_tps w_cpu _ < <(measure "$owner" "$owner" "$script" w)
 	row "" worker "$w_tps" "$w_cpu" - "$p_tps" "$p_cpu"

@@ -150,7 +150,7 @@ sub client_script
 		if ($cfg->{p_whole} > 0 && rand() < $cfg->{p_whole})
 		{
 			# The fetch as a statement of its own, the form Citus's layout
-			# delegates (src/citus_delegate.c).  The line is printed by a
+			# delegates (src/citus/delegate.c).  The line is printed by a
 			# third statement, with the ts taken before the fetch.
 			return "SELECT $TS AS t0, $id AS id \\gset\n"
 			  . "SELECT sb_fetch_item('$b', :'id') AS a \\gset\n"

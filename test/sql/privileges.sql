@@ -28,10 +28,10 @@ SELECT c.oid::regclass AS public_can_read
         OR has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE'));
 SELECT has_schema_privilege('public', 'storagebox_data', 'USAGE') AS public_uses_data_schema;
 -- functions that change state are SECURITY DEFINER with a pinned search_path,
--- except the C ones: the dispensers run no SQL (src/dispenser.c), and
+-- except the C ones: the dispensers run no SQL (src/dispenser/dispenser.c), and
 -- sb_fetch_item, sb_lookup and sb_release read and write the tables directly
 -- and run their few internal statements as the tables' owner, with every
--- name qualified (src/bank_claim.c)
+-- name qualified (src/bank/owner_sql.c)
 SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer, p.proconfig
   FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname IN ('storagebox', 'storagebox_sql'))

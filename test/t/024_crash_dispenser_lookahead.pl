@@ -15,7 +15,7 @@
 # open; session B takes numbers in autocommit; the WAL writer is held off
 # (wal_writer_delay 10s) and the server is crashed at once.  After the
 # restart, the next number must come after B's.  The C flavour flushes the
-# WAL that covers a run before it returns it (src/seq_run.c).
+# WAL that covers a run before it returns it (src/dispenser/seq_run.c).
 
 use strict;
 use warnings;

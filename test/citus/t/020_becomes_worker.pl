@@ -2,7 +2,7 @@
 # A node where storagebox was in use joins a Citus cluster as a worker: a
 # session that was open all along refuses from its very next call (issue
 # 13).  The C flavour keeps the answer of its Citus check until the next
-# relcache invalidation (src/citus_guard.c); Citus sends one when the node
+# relcache invalidation (src/citus/guard.c); Citus sends one when the node
 # list changes, which is what this proves.  The SQL flavour checks on every
 # call.  Skipped where Citus is not installed.
 
