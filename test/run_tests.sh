@@ -145,6 +145,12 @@ summary() {
 
 SECONDS=0
 make -s clean PG_CONFIG="$PG_CONFIG" >/dev/null
+# Scripts of storagebox left in the installation by an earlier make install
+# of another tree (a full script of a version this tree builds by upgrades)
+# would give CREATE EXTENSION another path: the tests install into a clean
+# set of this tree's scripts.
+$SUDO rm -f "$destdir$("$PG_CONFIG" --sharedir)"/extension/storagebox*.sql \
+    "$destdir$("$PG_CONFIG" --sharedir)"/extension/storagebox*.control
 if ! make -s PG_CONFIG="$PG_CONFIG" >"$work/build.log" 2>&1 \
         || ! $SUDO make -s install PG_CONFIG="$PG_CONFIG" ${destdir:+DESTDIR="$destdir"} >>"$work/build.log" 2>&1; then
     cat "$work/build.log"

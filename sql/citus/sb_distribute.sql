@@ -22,7 +22,7 @@
 -- and an event trigger on the coordinator creates, drops and grants the
 -- cursor sequences of banks created later on the workers too.
 --
--- Only the C flavour (extension storagebox) is supported, at version 1.5.
+-- Only the C flavour (extension storagebox) is supported, at version 2.0.
 -- The conversion refuses when any storagebox table is in Citus metadata
 -- already, or when a worker's storagebox tables are not empty.  It cannot
 -- be undone in place (Citus cannot undistribute a table that an extension
@@ -42,8 +42,8 @@ BEGIN
         RAISE EXCEPTION 'extension storagebox is not installed in this database'
             USING HINT = 'Only the C flavour, storagebox, can be distributed; storagebox_sql runs on the coordinator only.';
     END IF;
-    IF v_version <> '1.5' THEN
-        RAISE EXCEPTION 'storagebox is at version %; the distributed layout needs 1.5', v_version
+    IF v_version <> '2.0' THEN
+        RAISE EXCEPTION 'storagebox is at version %; the distributed layout needs 2.0', v_version
             USING HINT = 'Run ALTER EXTENSION storagebox UPDATE first.';
     END IF;
     IF (SELECT groupid FROM pg_dist_local_group) <> 0 THEN
@@ -136,7 +136,7 @@ BEGIN
     -- Re-added once both are reference tables.
     ALTER TABLE storagebox_data.bank DROP CONSTRAINT bank_scope_id_fkey;
 
-    -- The routing function (src/citus_layout.c), part of the extension.
+    -- The routing function (src/citus/layout.c), part of the extension.
     -- The library runs it as the owner of the tables; it runs the routed
     -- function as the calling role, checking EXECUTE on it for that role.
     CREATE FUNCTION storagebox_data.route_call(scope_id integer, fn text, args text[],

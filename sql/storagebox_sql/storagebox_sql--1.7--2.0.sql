@@ -29,7 +29,7 @@
  * when nothing is left.  A hold lasts while clock_timestamp() is before its
  * hold_expires; a hold past it holds nothing and its item is free.
  *
- * Where a new item comes from, as in the C flavour (src/bank_fetch.c):
+ * Where a new item comes from, as in the C flavour (src/bank/fetch.c, docs/design.md):
  *  1. the cursor (a sequence): a fresh slot, no queue;
  *  2. once the cursor is past the end: released items (free claim rows,
  *     FOR UPDATE SKIP LOCKED), then holes (slots above the watermark
@@ -109,7 +109,7 @@
  * Every wait but (a) is made by a transaction without an uncommitted claim
  * for a transaction with one, which never makes such a wait; so every edge
  * of a wait-for cycle would be a wait (a), for a shared dedup_id: no cycle
- * for distinct dedup_ids, as argued at the top of src/bank_fetch.c.  A
+ * for distinct dedup_ids, as argued in docs/design.md.  A
  * taker of an expired hold never waits for its row (SKIP LOCKED); the
  * owner's row lock it skips is a wait (a) edge of the owner only.
  */
