@@ -298,7 +298,7 @@ sub missing_runtime
 	return undef;
 }
 
-my ($ran_here, $elsewhere, $programs_run) = (0, 0, 0);
+my ($ran_here, $elsewhere, $programs_run, $no_runtime) = (0, 0, 0, 0);
 my @unplaced;
 for my $b (@{ $by_lang{sh} || [] })
 {
@@ -318,6 +318,7 @@ for my $b (@{ $by_lang{sh} || [] })
 			if (my $why = missing_runtime($cmd))
 			{
 				SKIP: { skip "$where: $why is not installed", 3; }
+				$no_runtime++;
 				next;
 			}
 			my @out;
@@ -382,7 +383,12 @@ for my $b (@{ $by_lang{sh} || [] })
 is(scalar @unplaced, 0, 'every command of the README runs here or is placed in %ELSEWHERE')
   or diag join("\n", @unplaced);
 note "commands: $ran_here run here, $elsewhere run by CI elsewhere; programs run: $programs_run";
-cmp_ok($ran_here, '>=', 7, 'at least 7 commands of the README run here');
+# 7 commands (the playground's, one-test make installcheck and the three
+# programs); a program whose runtime is missing (the chroots of CI have no
+# Node.js, psycopg or JDK) is skipped above, not run
+cmp_ok($ran_here + $no_runtime, '>=', 7,
+	"at least 7 commands of the README run here or are skipped for a missing runtime ($no_runtime)");
+cmp_ok($ran_here, '>=', 4, 'at least 4 commands of the README run here');
 
 $dbh->disconnect;
 $node->stop;
