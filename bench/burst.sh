@@ -46,6 +46,9 @@
 #   --port N    port of the throwaway cluster (default 5520)
 #   --rounds R  rounds a cell
 #   --items N   items of each burst bank (default 50; ids 1..2N)
+#   --sizes "N ..."      connection counts (default: the mode's)
+#   --workloads "W ..."  workloads (default: c sql peer select1 pk)
+#   --shapes "S ..."     shapes (default: warm cold)
 #   --keep      keep the cluster (or the databases)
 #   --log FILE  raw pgbench output (default: a file in $TMPDIR)
 #
@@ -65,8 +68,11 @@ KEEP=0
 LOG=
 ROUNDS=
 ITEMS=50
+OPT_SIZES=
+OPT_WORKLOADS=
+OPT_SHAPES=
 
-usage() { sed -n '3,52p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '3,55p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -76,6 +82,9 @@ while [ $# -gt 0 ]; do
 		--port) PORT=${2:?--port needs a value}; shift ;;
 		--rounds) ROUNDS=${2:?--rounds needs a value}; shift ;;
 		--items) ITEMS=${2:?--items needs a value}; shift ;;
+		--sizes) OPT_SIZES=${2:?--sizes needs a value}; shift ;;
+		--workloads) OPT_WORKLOADS=${2:?--workloads needs a value}; shift ;;
+		--shapes) OPT_SHAPES=${2:?--shapes needs a value}; shift ;;
 		--keep) KEEP=1 ;;
 		--log) LOG=${2:?--log needs a file}; shift ;;
 		-h|--help) usage; exit 0 ;;
@@ -89,8 +98,9 @@ case $MODE in
 	quick) SIZES="50 200"; CALLS=20; BOUND=120; : "${ROUNDS:=1}" ;;
 	smoke) SIZES="8"; CALLS=3; BOUND=60; : "${ROUNDS:=1}" ;;
 esac
-WORKLOADS="c sql peer select1 pk"
-SHAPES="warm cold"
+SIZES=${OPT_SIZES:-$SIZES}
+WORKLOADS=${OPT_WORKLOADS:-c sql peer select1 pk}
+SHAPES=${OPT_SHAPES:-warm cold}
 GATE=4224				# advisory lock key of the warm shape's start
 PK_ROWS=1000
 
@@ -388,9 +398,9 @@ for shape in $SHAPES; do
 		line="| $shape | $(label "$1") $2 / PK |"
 		for n in $SIZES; do
 			if [ "$2" = rate ]; then
-				line="$line $(ratio "${RATE[$1.$shape.$n]}" "${RATE[pk.$shape.$n]}") |"
+				line="$line $(ratio "${RATE[$1.$shape.$n]:--}" "${RATE[pk.$shape.$n]:--}") |"
 			else
-				line="$line $(ratio "${P99[$1.$shape.$n]}" "${P99[pk.$shape.$n]}") |"
+				line="$line $(ratio "${P99[$1.$shape.$n]:--}" "${P99[pk.$shape.$n]:--}") |"
 			fi
 		done
 		echo "$line"

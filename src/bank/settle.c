@@ -243,10 +243,25 @@ static bool
 answer_from_free_row(FetchState *st, SbFreeRow kind, Datum *item, bool *again)
 {
 	bool		dedup_taken;
-	int64		slot = sb_claim_free_row(kind, st->bank_id, st->scope_id,
-										 st->dedup_id, st->hold_for, &dedup_taken);
+	int64		slot;
 
 	*again = false;
+	if (kind == SB_EXPIRED_HOLD)
+	{
+		/*
+		 * An index probe first: the takeover is an UPDATE in a
+		 * subtransaction, which a fetch under a burst would otherwise run
+		 * on every look only to find that no hold has expired.
+		 */
+		Snapshot	snap = sb_look_begin();
+		bool		expired = sb_bank_has_expired_hold(st->bank_id, snap);
+
+		sb_look_end();
+		if (!expired)
+			return false;
+	}
+	slot = sb_claim_free_row(kind, st->bank_id, st->scope_id, st->dedup_id,
+							 st->hold_for, &dedup_taken);
 	if (slot > 0)
 	{
 		sb_note_claim();
