@@ -194,6 +194,23 @@ DECLARE
     v_item text;
     v_now  timestamptz := pg_catalog.clock_timestamp();
 BEGIN
+    -- a plain look first: the claim below runs in a subtransaction, which a
+    -- fetch under a burst would otherwise start on every look only to find
+    -- nothing free (a row another transaction is taking is found here, and
+    -- skipped below)
+    IF p_expired THEN
+        PERFORM FROM storagebox_data.claim f
+         WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank
+           AND f.hold_expires OPERATOR(pg_catalog.<=) v_now
+         LIMIT 1;
+    ELSE
+        PERFORM FROM storagebox_data.claim f
+         WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank AND f.dedup_id IS NULL
+         LIMIT 1;
+    END IF;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     BEGIN
         IF p_expired THEN
             SELECT f.slot, f.item INTO v_slot, v_item FROM storagebox_data.claim f
