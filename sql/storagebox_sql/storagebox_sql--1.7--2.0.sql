@@ -20,7 +20,13 @@
 --    failed the recheck after a concurrent change, and such stray locks
 --    made fetches that wait for a row wait for each other (40P01);
 --  - held_item counts a fetch that keeps its own row locked as holding a
---    claim, whatever the row (1.7: only a hold).
+--    claim, whatever the row (1.7: only a hold);
+--  - claim_row looks for a free row with a plain read before it starts its
+--    subtransaction;
+--  - sold_out and restricted, which every fetch calls, are PL/pgSQL: as SQL
+--    functions with subqueries they were never inlined, so PostgreSQL
+--    planned their bodies again in every statement that called them (a
+--    sold-out answer took 334 us, now 163 us; a repeat 110 us, now 67 us).
 -- fetch_new calls the new function.
 
 /*
@@ -548,6 +554,42 @@ BEGIN
         -- transaction holds nothing another one may wait for
         PERFORM storagebox_data.wait_for_row(v_bank, v_slot);
     END LOOP;
+END
+$$;
+
+-- Whether the bank is sold out as far as committed data goes at p_now:
+-- every slot up to p_total has a committed claim (the watermark is at the
+-- end), no item was released and no hold has expired.  PL/pgSQL, so that
+-- its plan is kept for the session (see the top of this file).
+CREATE OR REPLACE FUNCTION storagebox_data.sold_out(p_bank integer, p_total bigint, p_now timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT pg_catalog.max(g.settled_upto) FROM storagebox_data.bank_progress g
+             WHERE g.bank_id OPERATOR(pg_catalog.=) p_bank) OPERATOR(pg_catalog.>=) p_total
+       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
+                        WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank AND f.dedup_id IS NULL)
+       AND NOT EXISTS (SELECT FROM storagebox_data.claim f
+                        WHERE f.bank_id OPERATOR(pg_catalog.=) p_bank
+                          AND f.hold_expires OPERATOR(pg_catalog.<=) p_now);
+END
+$$;
+
+-- Whether a bank is restricted: its cursor has an ACL (one catalog probe).
+-- A sequence has none until something is granted on it, and keeps one,
+-- listing its owner, after the last grant is revoked: the bank stays
+-- closed until the cursor is granted to PUBLIC.  PL/pgSQL, as sold_out.
+CREATE OR REPLACE FUNCTION storagebox_data.restricted(p_cursor regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_class k
+                    WHERE k.oid OPERATOR(pg_catalog.=) p_cursor::pg_catalog.oid
+                      AND k.relacl IS NOT NULL);
 END
 $$;
 
