@@ -145,10 +145,31 @@ DECLARE
                   OPERATOR(pg_catalog.%) 4294967296 OPERATOR(pg_catalog.-) 2147483648)::integer;
     v_item text;
     v_now  timestamptz;
+    v_locked boolean := false;
 BEGIN
     o_busy := false;
     IF p_wait THEN
-        PERFORM pg_catalog.pg_advisory_lock(1935827201, k);
+        -- Wait for the slot lock's holder to end beside every other waiter
+        -- (a shared request, let go in the same statement: the waiters are
+        -- woken together, not handed the lock one by one), then claim the
+        -- slot if it is still empty and nobody holds its lock.  After a few
+        -- such rounds, queue as a claimer (an exclusive request): every
+        -- holder and every claimer queued ahead then fills the slot or
+        -- leaves it at once, so the queue ends (docs/design.md).
+        FOR v_round IN 1..4 LOOP
+            PERFORM pg_catalog.pg_advisory_unlock_shared(1935827201, k)
+               FROM pg_catalog.pg_advisory_lock_shared(1935827201, k);
+            IF EXISTS (SELECT FROM storagebox_data.claim c
+                        WHERE c.bank_id OPERATOR(pg_catalog.=) p_bank
+                          AND c.slot OPERATOR(pg_catalog.=) p_slot) THEN
+                RETURN;
+            END IF;
+            v_locked := pg_catalog.pg_try_advisory_lock(1935827201, k);
+            EXIT WHEN v_locked;
+        END LOOP;
+        IF NOT v_locked THEN
+            PERFORM pg_catalog.pg_advisory_lock(1935827201, k);
+        END IF;
     ELSIF NOT pg_catalog.pg_try_advisory_lock(1935827201, k) THEN
         o_busy := true;
         RETURN;
@@ -592,6 +613,29 @@ BEGIN
                       AND k.relacl IS NOT NULL);
 END
 $$;
+
+-- The Citus guard (1.5), which every call runs: without Citus it is meant
+-- to be one to_regclass() call, but in 1.5 to 1.7 the test of pg_extension
+-- was in the same expression, so every call locked pg_extension (and, while
+-- planning, its indexes): three of the sixteen relation locks a backend
+-- takes without the shared lock table, which a fetch needs for its own
+-- tables (under a burst, waits for the lock table's partition locks were
+-- the SQL flavour's most frequent).  The 1.5 function, renamed, now runs
+-- only where Citus is installed.
+ALTER FUNCTION storagebox_data.require_local_node() RENAME TO require_local_node_on_citus;
+
+CREATE FUNCTION storagebox_data.require_local_node()
+RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        PERFORM storagebox_data.require_local_node_on_citus();
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION storagebox_data.require_local_node() FROM PUBLIC;
 
 DROP FUNCTION storagebox_data.lock_empty_slot(integer, bigint, boolean);
 DROP FUNCTION storagebox_data.claim_slot(integer, bigint, integer, text, interval);
