@@ -25,8 +25,14 @@
 --    subtransaction;
 --  - sold_out and restricted, which every fetch calls, are PL/pgSQL: as SQL
 --    functions with subqueries they were never inlined, so PostgreSQL
---    planned their bodies again in every statement that called them (a
---    sold-out answer took 334 us, now 163 us; a repeat 110 us, now 67 us).
+--    planned their bodies again in every statement that called them (in
+--    one single-client pgbench run, a sold-out answer took 334 us, then
+--    163 us; a repeat 110 us, then 67 us);
+--  - a wait for a slot's claimer is made beside the other waiters, in
+--    share mode (claim_empty_slot), not in an exclusive queue that hands
+--    the lock on one by one;
+--  - the Citus guard reads pg_extension only where Citus is installed
+--    (require_local_node).
 -- fetch_new calls the new function.
 
 /*
@@ -77,8 +83,10 @@
  *      of the dedup_id's own live or permanent row (sb_confirm,
  *      sb_release, a renewal of the same dedup_id);
  *  (b) when nothing is free but slots, released items or expired holds held
- *      uncommitted by other transactions, for one of them (a blocking slot
- *      lock, or FOR UPDATE on the row, let go at once), then look again;
+ *      uncommitted by other transactions, for one of them (a slot lock,
+ *      waited for in share mode beside the other waiters and claimed only
+ *      if the slot is still empty, in exclusive mode after 4 such rounds;
+ *      or FOR UPDATE on the row, let go at once), then look again;
  *      only when this transaction holds no uncommitted claim, otherwise
  *      NULL at once.  A fetch that waited for a slot lock claims that slot
  *      at once if it is still empty (claim_empty_slot), before it looks
