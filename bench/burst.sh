@@ -14,9 +14,15 @@
 #   pk       a primary-key SELECT of one row of 1,000
 # Shapes:
 #   warm     connections opened and warmed before the burst, as a pool's
-#            are: each connection first makes one call of its workload on
-#            a warm-up bank (or table), then waits on an advisory lock the
-#            script holds; the burst starts when the script lets go of it
+#            are: each connection first makes WARM_CALLS calls of each kind
+#            its workload makes (a new fetch, a repeat and a sold-out answer
+#            on warm-up banks; the SELECT itself for the references), so
+#            that its functions are compiled and its statements past the
+#            custom plans PostgreSQL makes for their first 5 executions,
+#            then waits on an advisory lock the script holds; the burst
+#            starts when the script lets go of it.  (Before 2026-12-07 one
+#            call warmed a connection: the slow path's functions were then
+#            compiled and planned during the burst.)
 #   cold     connections opened by the burst itself: fresh backends, whose
 #            first call is the burst's
 # at 50, 200 and 500 connections (pgbench -c N -j 2 -M prepared).  Each
@@ -102,6 +108,8 @@ SIZES=${OPT_SIZES:-$SIZES}
 WORKLOADS=${OPT_WORKLOADS:-c sql peer select1 pk}
 SHAPES=${OPT_SHAPES:-warm cold}
 GATE=4224				# advisory lock key of the warm shape's start
+WARM_CALLS=7			# warm-up calls of each kind a connection makes
+WARM_ITEMS=$((WARM_CALLS * 600))	# enough for 600 connections
 PK_ROWS=1000
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -187,12 +195,18 @@ sql "$DB_C" -c "CREATE EXTENSION storagebox" -f "$HERE/peer.sql" \
 	    INSERT INTO bench_pk SELECT g, 'item-' || g FROM generate_series(1, $PK_ROWS) g" \
 	-c "VACUUM ANALYZE bench_pk" > /dev/null
 sql "$DB_SQL" -c "CREATE EXTENSION storagebox_sql" > /dev/null
-# the warm-up banks: one call of each connection claims an item there
+# the warm-up banks: each connection claims WARM_CALLS items of 'warm' and
+# is answered "sold out" by 'warm_out'
 for db in "$DB_C" "$DB_SQL"; do
 	sql "$db" -c "SELECT sb_create_bank('warm');
-	              SELECT sb_add_items('warm', array(SELECT 'w' || g FROM generate_series(1, 1000) g))" > /dev/null
+	              SELECT sb_add_items('warm', array(SELECT 'w' || g FROM generate_series(1, $WARM_ITEMS) g));
+	              SELECT sb_create_bank('warm_out');
+	              SELECT sb_add_items('warm_out', ARRAY['o']);
+	              SELECT sb_fetch_item('warm_out', 'taken')" > /dev/null
 done
-sql "$DB_C" -c "SELECT peer_add_items('peer_warm', array(SELECT 'w' || g FROM generate_series(1, 1000) g))" > /dev/null
+sql "$DB_C" -c "SELECT peer_add_items('peer_warm', array(SELECT 'w' || g FROM generate_series(1, $WARM_ITEMS) g));
+                SELECT peer_add_items('peer_warm_out', ARRAY['o']);
+                SELECT peer_fetch_item('peer_warm_out', 'taken')" > /dev/null
 
 # ---------------------------------------------------------------- scripts
 # Each script makes one call a transaction.  In the warm shape (-D warm=1)
@@ -207,13 +221,20 @@ call_of() {
 	esac
 }
 warmup_of() {
-	case $1 in
-		c|sql)   echo "SELECT sb_fetch_item('warm', 'w' || :client_id);"
-		         echo "SELECT sb_lookup(:bank, 'nobody');" ;;
-		peer)    echo "SELECT peer_fetch_item('peer_warm', 'w' || :client_id);" ;;
-		select1) echo "SELECT 1;" ;;
-		pk)      echo "SELECT v FROM bench_pk WHERE k = 1 + :client_id % $PK_ROWS;" ;;
-	esac
+	local i
+	for i in $(seq 1 $WARM_CALLS); do
+		case $1 in
+			c|sql)   echo "SELECT sb_fetch_item('warm', 'w$i.' || :client_id);"
+			         echo "SELECT sb_fetch_item('warm', 'w$i.' || :client_id);"
+			         echo "SELECT sb_fetch_item('warm_out', 'w$i.' || :client_id);" ;;
+			peer)    echo "SELECT peer_fetch_item('peer_warm', 'w$i.' || :client_id);"
+			         echo "SELECT peer_fetch_item('peer_warm', 'w$i.' || :client_id);"
+			         echo "SELECT peer_fetch_item('peer_warm_out', 'w$i.' || :client_id);" ;;
+			select1) echo "SELECT 1;" ;;
+			pk)      echo "SELECT v FROM bench_pk WHERE k = 1 + (:client_id + $i) % $PK_ROWS;" ;;
+		esac
+	done
+	case $1 in c|sql) echo "SELECT sb_lookup(:bank, 'nobody');" ;; esac
 }
 for w in $WORKLOADS; do
 	{
@@ -323,23 +344,34 @@ round() {
 declare -A RATE P50 P99 HUNGS
 HUNG_TOTAL=0
 FAILED=0
+# The rounds of the workloads alternate (round 1 of each workload, then
+# round 2 of each, ...), so that the machine's drift over a cell's minutes
+# falls on every workload alike, and the ratios to the primary-key SELECT
+# compare rounds run side by side.
+declare -A RATES
 for n in $SIZES; do
 	for shape in $SHAPES; do
 		for w in $WORKLOADS; do
 			cell=$w.$shape.$n
-			rates=()
+			RATES[$cell]=
 			HUNGS[$cell]=0
 			: > "$WORK/lat.$cell"
-			for r in $(seq 1 "$ROUNDS"); do
+		done
+		for r in $(seq 1 "$ROUNDS"); do
+			for w in $WORKLOADS; do
+				cell=$w.$shape.$n
 				round "$w" "$shape" "$n" "$r"
 				case $ROUND in
 					HUNG) HUNGS[$cell]=$((HUNGS[$cell] + 1)); HUNG_TOTAL=$((HUNG_TOTAL + 1)) ;;
 					ERR)  FAILED=$((FAILED + 1)) ;;
-					*)    rates+=("$ROUND") ;;
+					*)    RATES[$cell]="${RATES[$cell]} $ROUND" ;;
 				esac
 			done
-			if [ ${#rates[@]} -gt 0 ]; then
-				RATE[$cell]=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		done
+		for w in $WORKLOADS; do
+			cell=$w.$shape.$n
+			if [ -n "${RATES[$cell]}" ]; then
+				RATE[$cell]=$(printf '%s\n' ${RATES[$cell]} | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 				# nearest rank: the ceil(p * n)-th smallest
 				read -r p50 p99 < <(sort -n "$WORK/lat.$cell" | awk '{ v[NR] = $1 }
 					function rank(p,  i) { i = int(p * NR); if (i < p * NR) i++; if (i < 1) i = 1; return v[i] }
